@@ -1,0 +1,155 @@
+//! Database access shared by every layer: one connection type for PostgreSQL and SQLite.
+//!
+//! We go through `sqlx::Any` so each query is written once. `Any` only carries plain types
+//! (integers, text, booleans), which is exactly what the metric queries need: money is summed
+//! as integer kobo in SQL and instants are read back as text (see [`Dialect::ts_text`]).
+//! Where the two databases genuinely differ, [`Dialect`] renders the difference.
+
+mod dialect;
+mod schema;
+mod sql;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
+
+pub use dialect::{Bucket, Dialect};
+pub use schema::{create_platform_tables, platform_ddl, PlatformSchemaError};
+pub use sql::{fetch_all, fetch_one, parse_db_timestamp, Arg, Sql};
+
+/// Errors opening a database, phrased for the operator who configured the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL names neither `postgres://` nor `sqlite:`.
+    #[error("{setting} must start with postgres:// or sqlite: (got a URL with scheme {scheme:?})")]
+    UnsupportedScheme {
+        /// Which setting held the URL, so the message names it.
+        setting: &'static str,
+        /// The scheme we saw (never the whole URL: it may hold a password).
+        scheme: String,
+    },
+    /// The server refused, the file is missing, the credentials are wrong, …
+    #[error("cannot connect to {setting} ({target})")]
+    Unreachable {
+        /// Which setting held the URL.
+        setting: &'static str,
+        /// Host/port or file path, without credentials.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+/// A connection pool plus the dialect of the database behind it.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// The pool; every query goes through `sqlx::Any`.
+    pub pool: AnyPool,
+    /// Which SQL flavour the pool speaks.
+    pub dialect: Dialect,
+}
+
+/// How to open a pool: which setting named it (for messages) and how patient to be.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectSpec<'a> {
+    /// The URL, `postgres://…` or `sqlite:…`.
+    pub url: &'a str,
+    /// The environment variable or flag the URL came from.
+    pub setting: &'static str,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// Whether a missing SQLite file may be created (seed and demo do; serve does not).
+    pub create_sqlite: bool,
+}
+
+impl Db {
+    /// Opens a pool and checks the database answers, so a wrong URL fails at start-up.
+    pub async fn connect(spec: ConnectSpec<'_>) -> Result<Db, ConnectError> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(spec.url).ok_or_else(|| ConnectError::UnsupportedScheme {
+            setting: spec.setting,
+            scheme: spec.url.split(':').next().unwrap_or_default().to_string(),
+        })?;
+        let target = redact_url(spec.url);
+        let unreachable =
+            |source| ConnectError::Unreachable { setting: spec.setting, target: target.clone(), source };
+        let url = match dialect {
+            Dialect::Sqlite if spec.create_sqlite => with_sqlite_mode(spec.url, "rwc"),
+            _ => spec.url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(unreachable)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(5));
+        let pool = AnyPoolOptions::new()
+            // SQLite serialises writers anyway; a handful of readers is plenty for on-demand
+            // windows. PostgreSQL gets a few more so the API never queues behind a run.
+            .max_connections(spec.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Postgres {
+                        // Daily groupings of a year of transactions need more than the 4 MB
+                        // default to aggregate in memory instead of sorting on disk.
+                        sqlx::query("SET work_mem = '64MB'").execute(&mut *conn).await?;
+                    }
+                    if dialect == Dialect::Sqlite {
+                        // Wait for Django's writers instead of failing with SQLITE_BUSY.
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        // sqlx turns foreign-key enforcement on; the service never writes platform
+                        // tables, and Django's own dumps load children before parents.
+                        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        Ok(Db { pool, dialect })
+    }
+}
+
+/// Adds `mode=…` to a SQLite URL unless the operator already chose one.
+fn with_sqlite_mode(url: &str, mode: &str) -> String {
+    if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode={mode}")
+    } else {
+        format!("{url}?mode={mode}")
+    }
+}
+
+/// The part of a database URL that is safe to show: host and path, never user or password.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.split('?').next().unwrap_or_default().to_string();
+    };
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = rest.split('?').next().unwrap_or_default();
+    format!("{scheme}://{rest}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_credentials_and_options() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.internal:5432/mafita?sslmode=require"),
+            "postgres://db.internal:5432/mafita"
+        );
+        assert_eq!(redact_url("sqlite://demo.db?mode=rwc"), "sqlite://demo.db");
+    }
+
+    #[test]
+    fn sqlite_mode_is_added_once() {
+        assert_eq!(with_sqlite_mode("sqlite://a.db", "rwc"), "sqlite://a.db?mode=rwc");
+        assert_eq!(with_sqlite_mode("sqlite://a.db?mode=ro", "rwc"), "sqlite://a.db?mode=ro");
+    }
+}

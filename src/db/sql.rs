@@ -1,0 +1,133 @@
+//! A tiny query builder: SQL text plus its bound arguments, numbered for the dialect.
+//!
+//! Every value that comes from outside the code (window bounds, filters, limits) is bound,
+//! never spliced into the text.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use super::Dialect;
+
+/// One bound argument. `Any` carries only plain types, which is all we bind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg {
+    /// A 64-bit integer.
+    Int(i64),
+    /// Text, including instants in the dialect's text form.
+    Text(String),
+}
+
+/// SQL text under construction with its arguments.
+#[derive(Clone, Debug)]
+pub struct Sql {
+    dialect: Dialect,
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    /// An empty query for `dialect`.
+    pub fn new(dialect: Dialect) -> Sql {
+        Sql { dialect, text: String::new(), args: Vec::new() }
+    }
+
+    /// The dialect placeholders are rendered for.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Appends literal SQL (never user input).
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Binds an integer and returns its placeholder.
+    pub fn int(&mut self, value: i64) -> String {
+        self.args.push(Arg::Int(value));
+        self.dialect.placeholder(self.args.len())
+    }
+
+    /// Binds text and returns its placeholder.
+    pub fn text(&mut self, value: impl Into<String>) -> String {
+        self.args.push(Arg::Text(value.into()));
+        self.dialect.placeholder(self.args.len())
+    }
+
+    /// Binds an instant and returns a placeholder comparable with timestamp columns.
+    pub fn ts(&mut self, at: DateTime<Utc>) -> String {
+        self.args.push(self.dialect.ts_value(at));
+        self.dialect.ts_placeholder(self.args.len())
+    }
+
+    /// The rendered SQL text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The bound arguments in placeholder order.
+    pub fn args(&self) -> &[Arg] {
+        &self.args
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        let mut query = sqlx::query(&self.text);
+        for arg in &self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.as_str()),
+            };
+        }
+        query
+    }
+}
+
+/// Runs `sql` and returns every row.
+pub async fn fetch_all(conn: &mut AnyConnection, sql: &Sql) -> Result<Vec<AnyRow>, sqlx::Error> {
+    sql.query().fetch_all(conn).await
+}
+
+/// Runs `sql` and returns its single row.
+pub async fn fetch_one(conn: &mut AnyConnection, sql: &Sql) -> Result<AnyRow, sqlx::Error> {
+    sql.query().fetch_one(conn).await
+}
+
+/// Parses an instant read through [`Dialect::ts_text`] (or stored by Django on SQLite).
+///
+/// Accepts `YYYY-MM-DD HH:MM:SS[.ffffff]`, with `T` as separator and a trailing `Z` or
+/// `+00:00` tolerated, since hand-edited SQLite rows sometimes carry them.
+pub fn parse_db_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let trimmed = text.trim().trim_end_matches('Z').trim_end_matches("+00:00").trim_end_matches("+00");
+    let normalised = trimmed.replacen('T', " ", 1);
+    NaiveDateTime::parse_from_str(&normalised, "%Y-%m-%d %H:%M:%S%.f").ok().map(|naive| naive.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn placeholders_follow_the_dialect() {
+        let mut pg = Sql::new(Dialect::Postgres);
+        assert_eq!(pg.int(1), "$1");
+        let at = Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).unwrap();
+        assert_eq!(pg.ts(at), "to_timestamp(CAST($2 AS DOUBLE PRECISION) / 1000000)");
+        assert_eq!(pg.args()[1], Arg::Int(at.timestamp_micros()));
+        let mut lite = Sql::new(Dialect::Sqlite);
+        assert_eq!(lite.text("x"), "?1");
+        assert_eq!(lite.ts(at), "?2");
+        assert_eq!(lite.args()[1], Arg::Text("2026-06-15 10:00:00".into()));
+    }
+
+    #[test]
+    fn db_timestamps_parse_with_and_without_fraction() {
+        let whole = parse_db_timestamp("2026-06-15 10:00:00").unwrap();
+        assert_eq!(whole, Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).unwrap());
+        let micro = parse_db_timestamp("2026-06-15 10:00:00.000123").unwrap();
+        assert_eq!(micro.timestamp_subsec_micros(), 123);
+        assert!(parse_db_timestamp("2026-06-15T10:00:00+00:00").is_some());
+        assert!(parse_db_timestamp("yesterday").is_none());
+    }
+}

@@ -1,0 +1,12 @@
+//! mafita-analytics: MafitaPay's CEO-dashboard metrics, precomputed and served from memory.
+//!
+//! Layers, top to bottom (arrows only point down): [`config`] → [`db`] → [`metrics`] →
+//! [`seed`] → [`cli`]. `main.rs` only parses the command line and dispatches.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod metrics;
+pub mod seed;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,51 @@
+//! The platform queries, one file per concern. Each returns plain grouped rows (counts and
+//! exact kobo sums per local-day key and attribute) that the endpoint modules fold into
+//! payloads; a window's additive numbers are always a fold over its day groups.
+
+pub mod orders;
+pub mod platform;
+pub mod revenue;
+pub mod tx;
+pub mod users;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::source::Source;
+use super::window::Range;
+use crate::db::{Bucket, Sql};
+use crate::time::OffsetPlan;
+
+/// The local bucket key of `column` over `range`, rendered into `q`.
+pub(crate) fn bucket_key(
+    src: &Source<'_>,
+    q: &mut Sql,
+    column: &str,
+    bucket: Bucket,
+    range: Range,
+) -> String {
+    let plan = OffsetPlan::new(src.settings().tz, range.start, range.end);
+    src.dialect().local_key(q, column, bucket, &plan)
+}
+
+/// `column >= start AND column < end`, index-friendly on both databases.
+pub(crate) fn in_range(q: &mut Sql, column: &str, range: Range) -> String {
+    let start = q.ts(range.start);
+    let end = q.ts(range.end);
+    format!("{column} >= {start} AND {column} < {end}")
+}
+
+/// Reads column `i` as an integer (counts and kobo sums).
+pub(crate) fn int(row: &AnyRow, i: usize) -> Result<i64, sqlx::Error> {
+    row.try_get::<i64, _>(i)
+}
+
+/// Reads column `i` as text.
+pub(crate) fn text(row: &AnyRow, i: usize) -> Result<String, sqlx::Error> {
+    row.try_get::<String, _>(i)
+}
+
+/// Reads column `i` as nullable text.
+pub(crate) fn opt_text(row: &AnyRow, i: usize) -> Result<Option<String>, sqlx::Error> {
+    row.try_get::<Option<String>, _>(i)
+}

@@ -1,0 +1,75 @@
+//! Current platform state that has no window: wallet balances and open P2P offers; and
+//! bonuses, grouped like the other facts.
+
+use super::{bucket_key, in_range, int, text};
+use crate::db::Bucket;
+use crate::metrics::source::Source;
+use crate::metrics::window::Range;
+
+/// Sums over every wallet right now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalletTotals {
+    /// Number of wallets.
+    pub count: i64,
+    /// Sum of `balance`, kobo.
+    pub balance: i64,
+    /// Sum of `locked_balance`, kobo.
+    pub locked: i64,
+}
+
+/// Current wallet totals.
+pub async fn wallet_totals(src: &mut Source<'_>) -> Result<WalletTotals, sqlx::Error> {
+    let mut q = src.sql();
+    let balance = src.dialect().kobo_sum("balance", None);
+    let locked = src.dialect().kobo_sum("locked_balance", None);
+    q.push(&format!("SELECT CAST(COUNT(*) AS BIGINT), {balance}, {locked} FROM wallet_wallet"));
+    let row = src.one(&q).await?;
+    Ok(WalletTotals { count: int(&row, 0)?, balance: int(&row, 1)?, locked: int(&row, 2)? })
+}
+
+/// Deposit offers currently available to buyers.
+pub async fn active_deposit_offers(src: &mut Source<'_>) -> Result<i64, sqlx::Error> {
+    let mut q = src.sql();
+    q.push("SELECT CAST(COUNT(*) AS BIGINT) FROM p2p_deposit_p2p_offer WHERE is_available");
+    int(&src.one(&q).await?, 0)
+}
+
+/// Bonuses sharing a bucket and status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BonusGroup {
+    /// Local bucket key.
+    pub key: String,
+    /// `locked`, `unlocked`, `used`, `expired` or `reversed`.
+    pub status: String,
+    /// Number of bonuses.
+    pub count: i64,
+    /// Exact amount sum, kobo.
+    pub kobo: i64,
+}
+
+/// Bonuses created in `range`, by bucket and status.
+pub async fn bonus_groups(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<BonusGroup>, sqlx::Error> {
+    let mut q = src.sql();
+    let key = bucket_key(src, &mut q, "b.created_at", bucket, range);
+    let window = in_range(&mut q, "b.created_at", range);
+    let sum = src.dialect().kobo_sum("b.amount", None);
+    q.push(&format!(
+        "SELECT {key}, b.status, CAST(COUNT(*) AS BIGINT), {sum} FROM rewards_bonus b WHERE {window} GROUP BY 1, 2"
+    ));
+    src.all(&q)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(BonusGroup {
+                key: text(row, 0)?,
+                status: text(row, 1)?,
+                count: int(row, 2)?,
+                kobo: int(row, 3)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,71 @@
+//! Revenue items (SPEC §3) as one SQL fragment, for the questions that need them per user or
+//! over all time: KPIs' lifetime value and the revenue of referred users.
+
+use chrono::{DateTime, Utc};
+
+use super::tx::P2P_REFERENCE;
+use super::{in_range, int};
+use crate::db::Sql;
+use crate::metrics::source::Source;
+use crate::metrics::window::Range;
+
+/// `(user_id, created_at, kobo)` for every revenue item in `range`: success non-P2P deposits,
+/// completed P2P deposit orders (buyer), completed crypto purchases (user).
+fn revenue_items(q: &mut Sql, range: Range) -> String {
+    let deposits = in_range(q, "t.created_at", range);
+    let orders = in_range(q, "o.created_at", range);
+    let purchases = in_range(q, "p.created_at", range);
+    format!(
+        "SELECT t.user_id AS user_id, t.created_at AS created_at, CAST(ROUND(t.amount * 100) AS BIGINT) AS kobo \
+         FROM wallet_wallettransaction t WHERE t.category = 'deposit' AND t.status = 'success' \
+         AND (t.reference IS NULL OR NOT ({P2P_REFERENCE})) AND {deposits} \
+         UNION ALL SELECT o.buyer_id, o.created_at, CAST(ROUND(o.total_price * 100) AS BIGINT) \
+         FROM p2p_depositorder o WHERE o.status = 'completed' AND {orders} \
+         UNION ALL SELECT p.user_id, p.created_at, CAST(ROUND(p.total_price * 100) AS BIGINT) \
+         FROM gasfee_cryptopurchase p WHERE p.status = 'completed' AND {purchases}"
+    )
+}
+
+/// All-time revenue (from the beginning) up to each cutoff, in kobo, in one pass.
+pub async fn revenue_before(
+    src: &mut Source<'_>,
+    cutoffs: &[DateTime<Utc>],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let Some(&last) = cutoffs.iter().max() else { return Ok(Vec::new()) };
+    let mut q = src.sql();
+    let sums: Vec<String> = cutoffs
+        .iter()
+        .map(|c| {
+            let p = q.ts(*c);
+            format!("CAST(COALESCE(SUM(CASE WHEN i.created_at < {p} THEN i.kobo ELSE 0 END), 0) AS BIGINT)")
+        })
+        .collect();
+    let epoch = DateTime::<Utc>::UNIX_EPOCH - chrono::Duration::days(365 * 100);
+    let items = revenue_items(&mut q, Range::new(epoch, last));
+    q.push(&format!("SELECT {} FROM ({items}) i", sums.join(", ")));
+    let row = src.one(&q).await?;
+    (0..cutoffs.len()).map(|i| int(&row, i)).collect()
+}
+
+/// Revenue in `range` of the users referred by each of `referrers` who joined in `range`:
+/// `(referrer id, kobo)`.
+pub async fn referred_revenue(
+    src: &mut Source<'_>,
+    range: Range,
+    referrers: &[i64],
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    if referrers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = src.sql();
+    let items = revenue_items(&mut q, range);
+    let joined = in_range(&mut q, "u.date_joined", range);
+    let ids: Vec<String> = referrers.iter().map(|id| q.int(*id)).collect();
+    q.push(&format!(
+        "SELECT u.referred_by_id, CAST(SUM(i.kobo) AS BIGINT) FROM ({items}) i \
+         JOIN accounts_user u ON u.id = i.user_id \
+         WHERE u.referred_by_id IN ({}) AND {joined} GROUP BY u.referred_by_id",
+        ids.join(", ")
+    ));
+    src.all(&q).await?.iter().map(|row| Ok((int(row, 0)?, int(row, 1)?))).collect()
+}

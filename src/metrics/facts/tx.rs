@@ -1,0 +1,344 @@
+//! Wallet transactions: grouped counts and sums, distinct users, and the newest rows.
+
+use chrono::{DateTime, Utc};
+
+use super::{bucket_key, in_range, int, opt_text, text};
+use crate::db::{parse_db_timestamp, Bucket, Sql};
+use crate::metrics::source::Source;
+use crate::metrics::window::Range;
+
+/// Bill categories (SPEC §2), including the legacy `cable`.
+pub const BILL_CATEGORIES: &[&str] = &["airtime", "data", "cable_tv", "cable", "electricity", "education"];
+
+/// Every category the platform writes, plus legacy `cable`: the accepted `type=` names.
+pub const CATEGORIES: &[&str] = &[
+    "deposit",
+    "withdrawal",
+    "airtime",
+    "data",
+    "cable_tv",
+    "cable",
+    "electricity",
+    "education",
+    "airtime_to_cash",
+    "crypto",
+    "gasfee",
+    "sell_order",
+    "sell_order_reversal",
+    "bonus",
+    "payment",
+    "refund",
+    "referral",
+    "other",
+];
+
+/// A transaction status as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TxStatus {
+    /// `success`.
+    Success,
+    /// `pending`.
+    Pending,
+    /// `failed`.
+    Failed,
+}
+
+impl TxStatus {
+    /// Parses the dashboard's `status=` value (`completed` means `success`).
+    pub fn parse(value: &str) -> Option<TxStatus> {
+        match value {
+            "success" | "completed" => Some(TxStatus::Success),
+            "pending" => Some(TxStatus::Pending),
+            "failed" => Some(TxStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxStatus::Success => "success",
+            TxStatus::Pending => "pending",
+            TxStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The dashboard's `type=` filter: one category or a group of them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TxKind {
+    /// One stored category.
+    Category(&'static str),
+    /// Bill categories.
+    Bills,
+    /// `crypto` and `gasfee`.
+    Crypto,
+    /// P2P credits (`reference` starting `p2p-`).
+    P2p,
+}
+
+impl TxKind {
+    /// Parses `type=`; `None` for an unknown name.
+    pub fn parse(value: &str) -> Option<TxKind> {
+        match value {
+            "bills" => Some(TxKind::Bills),
+            "crypto" => Some(TxKind::Crypto),
+            "p2p" => Some(TxKind::P2p),
+            other => CATEGORIES.iter().find(|c| **c == other).map(|c| TxKind::Category(c)),
+        }
+    }
+}
+
+/// Filters of the transactions endpoint; the default selects everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TxFilter {
+    /// Only this status.
+    pub status: Option<TxStatus>,
+    /// Only this category or group.
+    pub kind: Option<TxKind>,
+}
+
+impl TxFilter {
+    /// Whether a group with these attributes passes the filter.
+    pub fn matches(&self, group: &TxGroup) -> bool {
+        let status_ok = self.status.is_none_or(|s| s.as_str() == group.status);
+        let kind_ok = match &self.kind {
+            None => true,
+            Some(TxKind::Category(c)) => group.category == *c,
+            Some(TxKind::Bills) => BILL_CATEGORIES.contains(&group.category.as_str()),
+            Some(TxKind::Crypto) => group.category == "crypto" || group.category == "gasfee",
+            Some(TxKind::P2p) => group.p2p,
+        };
+        status_ok && kind_ok
+    }
+
+    /// The filter as SQL conditions on alias `t` (empty when unfiltered).
+    fn sql(&self, q: &mut Sql) -> String {
+        let mut conds = String::new();
+        if let Some(status) = self.status {
+            let p = q.text(status.as_str());
+            conds.push_str(&format!(" AND t.status = {p}"));
+        }
+        match &self.kind {
+            None => {}
+            Some(TxKind::Category(c)) => {
+                let p = q.text(*c);
+                conds.push_str(&format!(" AND t.category = {p}"));
+            }
+            Some(TxKind::Bills) => {
+                conds.push_str(&format!(" AND t.category IN ({})", quoted(BILL_CATEGORIES)))
+            }
+            Some(TxKind::Crypto) => conds.push_str(" AND t.category IN ('crypto', 'gasfee')"),
+            Some(TxKind::P2p) => conds.push_str(&format!(" AND {P2P_REFERENCE}")),
+        }
+        conds
+    }
+}
+
+/// Whether `t.reference` marks a P2P credit. `LIKE` would be case-insensitive on SQLite only.
+pub const P2P_REFERENCE: &str = "substr(t.reference, 1, 4) = 'p2p-'";
+
+fn quoted(values: &[&str]) -> String {
+    values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
+}
+
+/// Transactions sharing a bucket, category, type, status and P2P flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxGroup {
+    /// Local bucket key (`YYYY-MM-DD`, or `''` for [`Bucket::Whole`]).
+    pub key: String,
+    /// Stored category.
+    pub category: String,
+    /// `debit` or `credit`.
+    pub tx_type: String,
+    /// Stored status.
+    pub status: String,
+    /// Reference starts with `p2p-`.
+    pub p2p: bool,
+    /// Number of transactions.
+    pub count: i64,
+    /// Exact amount sum in kobo.
+    pub kobo: i64,
+}
+
+impl TxGroup {
+    /// A success `deposit` that is not a P2P credit: the deposits revenue source.
+    pub fn is_deposit_revenue(&self) -> bool {
+        self.status == "success" && self.category == "deposit" && !self.p2p
+    }
+
+    /// A success transaction in a bill category.
+    pub fn is_bill_success(&self) -> bool {
+        self.status == "success" && BILL_CATEGORIES.contains(&self.category.as_str())
+    }
+}
+
+/// Counts and sums of the transactions in `range`, grouped by bucket and attributes.
+pub async fn tx_groups(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<TxGroup>, sqlx::Error> {
+    let mut q = src.sql();
+    let key = bucket_key(src, &mut q, "t.created_at", bucket, range);
+    let window = in_range(&mut q, "t.created_at", range);
+    let sum = src.dialect().kobo_sum("t.amount", None);
+    q.push(&format!(
+        "SELECT {key}, t.category, t.tx_type, t.status, \
+         CASE WHEN {P2P_REFERENCE} THEN 1 ELSE 0 END, CAST(COUNT(*) AS BIGINT), {sum} \
+         FROM wallet_wallettransaction t WHERE {window} GROUP BY 1, 2, 3, 4, {P2P_REFERENCE}"
+    ));
+    src.all(&q)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(TxGroup {
+                key: text(row, 0)?,
+                category: text(row, 1)?,
+                tx_type: text(row, 2)?,
+                status: text(row, 3)?,
+                p2p: int(row, 4)? == 1,
+                count: int(row, 5)?,
+                kobo: int(row, 6)?,
+            })
+        })
+        .collect()
+}
+
+/// One distinct-user count to take: users with a transaction in `range`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveSpec {
+    /// Where the transactions must fall.
+    pub range: Range,
+    /// Count only `success` transactions.
+    pub success_only: bool,
+    /// Count only users who joined before this instant.
+    pub joined_before: Option<DateTime<Utc>>,
+}
+
+impl ActiveSpec {
+    /// Users with any transaction in `range`.
+    pub fn any(range: Range) -> ActiveSpec {
+        ActiveSpec { range, success_only: false, joined_before: None }
+    }
+}
+
+/// Exact distinct-user counts for several ranges in one scan of their union.
+///
+/// Each user gets one flag per spec (one hash aggregate over users, which parallelises), and the
+/// flags are summed; only the per-user rows are joined to `accounts_user` when a spec needs
+/// join dates.
+pub async fn distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
+    let (Some(lo), Some(hi)) =
+        (specs.iter().map(|s| s.range.start).min(), specs.iter().map(|s| s.range.end).max())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut q = src.sql();
+    let mut flags = Vec::new();
+    let mut sums = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let mut cond = in_range(&mut q, "t.created_at", spec.range);
+        if spec.success_only {
+            cond.push_str(" AND t.status = 'success'");
+        }
+        flags.push(format!("MAX(CASE WHEN {cond} THEN 1 ELSE 0 END) AS f{i}"));
+        let joined = match spec.joined_before {
+            Some(before) => format!(" AND u.date_joined < {}", q.ts(before)),
+            None => String::new(),
+        };
+        sums.push(format!(
+            "CAST(COALESCE(SUM(CASE WHEN f.f{i} = 1{joined} THEN 1 ELSE 0 END), 0) AS BIGINT)"
+        ));
+    }
+    let window = in_range(&mut q, "t.created_at", Range::new(lo, hi));
+    let join = if specs.iter().any(|s| s.joined_before.is_some()) {
+        " JOIN accounts_user u ON u.id = f.user_id"
+    } else {
+        ""
+    };
+    q.push(&format!(
+        "SELECT {} FROM (SELECT t.user_id AS user_id, {} FROM wallet_wallettransaction t \
+         WHERE {window} GROUP BY t.user_id) f{join}",
+        sums.join(", "),
+        flags.join(", ")
+    ));
+    let row = src.one(&q).await?;
+    (0..specs.len()).map(|i| int(&row, i)).collect()
+}
+
+/// Distinct users with any transaction, per local bucket of `range`.
+pub async fn distinct_users_by(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut q = src.sql();
+    let key = bucket_key(src, &mut q, "t.created_at", bucket, range);
+    let window = in_range(&mut q, "t.created_at", range);
+    q.push(&format!(
+        "SELECT {key}, CAST(COUNT(DISTINCT t.user_id) AS BIGINT) FROM wallet_wallettransaction t \
+         WHERE {window} GROUP BY 1"
+    ));
+    src.all(&q).await?.iter().map(|row| Ok((text(row, 0)?, int(row, 1)?))).collect()
+}
+
+/// One wallet transaction as listed by the transactions endpoint and the export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxRow {
+    /// Primary key.
+    pub id: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Stored category.
+    pub category: String,
+    /// `debit` or `credit`.
+    pub tx_type: String,
+    /// Amount in kobo.
+    pub kobo: i64,
+    /// Stored status.
+    pub status: String,
+    /// The owner's email.
+    pub email: String,
+    /// Reference, when the platform set one.
+    pub reference: Option<String>,
+}
+
+/// The newest `limit` transactions in `range` passing `filter` (newest first, then id).
+pub async fn recent_transactions(
+    src: &mut Source<'_>,
+    range: Range,
+    filter: &TxFilter,
+    limit: i64,
+) -> Result<Vec<TxRow>, sqlx::Error> {
+    let mut q = src.sql();
+    let window = in_range(&mut q, "t.created_at", range);
+    let conds = filter.sql(&mut q);
+    let limit = q.int(limit);
+    let created = src.dialect().ts_text("t.created_at");
+    q.push(&format!(
+        "SELECT t.id, {created}, t.category, t.tx_type, CAST(ROUND(t.amount * 100) AS BIGINT), \
+         t.status, u.email, t.reference FROM wallet_wallettransaction t \
+         JOIN accounts_user u ON u.id = t.user_id WHERE {window}{conds} \
+         ORDER BY t.created_at DESC, t.id DESC LIMIT {limit}"
+    ));
+    src.all(&q)
+        .await?
+        .iter()
+        .map(|row| {
+            let created = text(row, 1)?;
+            Ok(TxRow {
+                id: int(row, 0)?,
+                created_at: parse_db_timestamp(&created).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unreadable created_at {created:?}").into())
+                })?,
+                category: text(row, 2)?,
+                tx_type: text(row, 3)?,
+                kobo: int(row, 4)?,
+                status: text(row, 5)?,
+                email: text(row, 6)?,
+                reference: opt_text(row, 7)?,
+            })
+        })
+        .collect()
+}

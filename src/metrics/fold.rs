@@ -1,0 +1,199 @@
+//! Folding grouped facts into window totals: counts and exact kobo sums add up across
+//! buckets, so a window's numbers are the fold of its day groups.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::facts::orders::{order_groups, OrderGroup, OrderTable};
+use super::facts::tx::{tx_groups, TxGroup};
+use super::num::kobo;
+use super::source::Source;
+use super::window::Range;
+use crate::db::Bucket;
+
+/// A count and an exact sum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Agg {
+    /// Number of rows.
+    pub count: i64,
+    /// Sum of their amounts, kobo.
+    pub kobo: i64,
+}
+
+impl Agg {
+    /// Adds one group.
+    pub fn add(&mut self, count: i64, kobo: i64) {
+        self.count += count;
+        self.kobo += kobo;
+    }
+
+    /// The sum as money.
+    pub fn money(self) -> Decimal {
+        kobo(self.kobo)
+    }
+
+    /// The sum of two aggregates.
+    pub fn plus(self, other: Agg) -> Agg {
+        Agg { count: self.count + other.count, kobo: self.kobo + other.kobo }
+    }
+}
+
+/// Something with a bucket key, a count and a kobo sum.
+pub trait Grouped {
+    /// The bucket key.
+    fn key(&self) -> &str;
+    /// (count, kobo).
+    fn amounts(&self) -> (i64, i64);
+}
+
+impl Grouped for TxGroup {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn amounts(&self) -> (i64, i64) {
+        (self.count, self.kobo)
+    }
+}
+
+impl Grouped for OrderGroup {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn amounts(&self) -> (i64, i64) {
+        (self.count, self.kobo)
+    }
+}
+
+impl Grouped for super::facts::platform::BonusGroup {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn amounts(&self) -> (i64, i64) {
+        (self.count, self.kobo)
+    }
+}
+
+/// Total of the groups that pass `keep`.
+pub fn total<G: Grouped>(groups: &[G], keep: impl Fn(&G) -> bool) -> Agg {
+    let mut agg = Agg::default();
+    for g in groups.iter().filter(|g| keep(g)) {
+        let (count, kobo) = g.amounts();
+        agg.add(count, kobo);
+    }
+    agg
+}
+
+/// Totals per bucket key of the groups that pass `keep`.
+pub fn per_key<G: Grouped>(groups: &[G], keep: impl Fn(&G) -> bool) -> BTreeMap<String, Agg> {
+    let mut map: BTreeMap<String, Agg> = BTreeMap::new();
+    for g in groups.iter().filter(|g| keep(g)) {
+        let (count, kobo) = g.amounts();
+        map.entry(g.key().to_string()).or_default().add(count, kobo);
+    }
+    map
+}
+
+/// Totals per arbitrary label (category, type, status, …) of the groups that pass `keep`.
+pub fn per_label<G>(
+    groups: &[G],
+    label: impl Fn(&G) -> String,
+    keep: impl Fn(&G) -> bool,
+) -> BTreeMap<String, Agg>
+where
+    G: Grouped,
+{
+    let mut map: BTreeMap<String, Agg> = BTreeMap::new();
+    for g in groups.iter().filter(|g| keep(g)) {
+        let (count, kobo) = g.amounts();
+        map.entry(label(g)).or_default().add(count, kobo);
+    }
+    map
+}
+
+/// The three revenue sources of SPEC §3 over some set of groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Revenue {
+    /// Success deposits that are not P2P credits.
+    pub deposits: Agg,
+    /// Completed P2P deposit orders.
+    pub p2p: Agg,
+    /// Completed crypto purchases.
+    pub crypto: Agg,
+}
+
+impl Revenue {
+    /// All three sources together.
+    pub fn total(self) -> Agg {
+        self.deposits.plus(self.p2p).plus(self.crypto)
+    }
+}
+
+/// The facts most payloads share for one range: transactions, P2P deposit orders and crypto
+/// purchases, grouped by `bucket`.
+#[derive(Clone, Debug, Default)]
+pub struct Activity {
+    /// Wallet transaction groups.
+    pub tx: Vec<TxGroup>,
+    /// P2P deposit order groups.
+    pub p2p: Vec<OrderGroup>,
+    /// Crypto purchase groups.
+    pub crypto: Vec<OrderGroup>,
+}
+
+impl Activity {
+    /// Loads the three group sets (three queries).
+    pub async fn load(src: &mut Source<'_>, range: Range, bucket: Bucket) -> Result<Activity, sqlx::Error> {
+        Ok(Activity {
+            tx: tx_groups(src, range, bucket).await?,
+            p2p: order_groups(src, OrderTable::P2pDeposit, range, bucket).await?,
+            crypto: order_groups(src, OrderTable::CryptoPurchase, range, bucket).await?,
+        })
+    }
+
+    /// Revenue over every bucket.
+    pub fn revenue(&self) -> Revenue {
+        self.revenue_where(|_| true)
+    }
+
+    /// Revenue over the buckets whose key passes `keep`.
+    pub fn revenue_where(&self, keep: impl Fn(&str) -> bool) -> Revenue {
+        Revenue {
+            deposits: total(&self.tx, |g| keep(&g.key) && g.is_deposit_revenue()),
+            p2p: total(&self.p2p, |g| keep(&g.key) && g.status == "completed"),
+            crypto: total(&self.crypto, |g| keep(&g.key) && g.status == "completed"),
+        }
+    }
+
+    /// Revenue per bucket key.
+    pub fn revenue_by_key(&self) -> BTreeMap<String, Revenue> {
+        let mut map: BTreeMap<String, Revenue> = BTreeMap::new();
+        for (k, a) in per_key(&self.tx, |g| g.is_deposit_revenue()) {
+            map.entry(k).or_default().deposits = a;
+        }
+        for (k, a) in per_key(&self.p2p, |g| g.status == "completed") {
+            map.entry(k).or_default().p2p = a;
+        }
+        for (k, a) in per_key(&self.crypto, |g| g.status == "completed") {
+            map.entry(k).or_default().crypto = a;
+        }
+        map
+    }
+
+    /// All transactions.
+    pub fn all_tx(&self) -> Agg {
+        total(&self.tx, |_| true)
+    }
+
+    /// Success transactions.
+    pub fn success_tx(&self) -> Agg {
+        total(&self.tx, |g| g.status == "success")
+    }
+}
+
+/// Sorts `(label, value)` rows by value descending, ties by label ascending (SPEC §4 lists).
+pub fn sort_desc<T: PartialOrd>(rows: &mut [(String, T)]) {
+    rows.sort_by(|a, b| {
+        b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.cmp(&b.0))
+    });
+}

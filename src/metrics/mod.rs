@@ -1,0 +1,127 @@
+//! The dashboard metrics: turning (platform database, window, filters, settings) into the
+//! exact JSON payload of each endpoint (SPEC §3–§4).
+//!
+//! Queries live in [`facts`], one file per concern, and return grouped counts and exact sums;
+//! each endpoint module folds them into its payload. Every payload costs a small, fixed number
+//! of queries whatever the window (no per-day or per-user loops).
+
+pub mod export;
+pub mod facts;
+pub mod fold;
+pub mod kpis;
+pub mod num;
+pub mod overview;
+pub mod report;
+pub mod revenue;
+pub mod services;
+pub mod source;
+pub mod transactions;
+pub mod users;
+pub mod window;
+
+use serde_json::Value;
+
+pub use facts::tx::{TxFilter, TxKind, TxStatus};
+pub use source::{MetricSettings, Source};
+pub use window::{Range, Window, WindowError, WindowKind};
+
+use crate::time::rfc3339_micros;
+
+/// Why a payload could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricError {
+    /// The platform database failed or timed out.
+    #[error("platform database query failed")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The six JSON endpoints of the dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `dashboard/overview/`
+    Overview,
+    /// `transactions/`
+    Transactions,
+    /// `revenue/`
+    Revenue,
+    /// `users/`
+    Users,
+    /// `services/`
+    Services,
+    /// `kpis/`
+    Kpis,
+}
+
+impl Endpoint {
+    /// All six, in the dashboard's menu order.
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::Overview,
+        Endpoint::Transactions,
+        Endpoint::Revenue,
+        Endpoint::Users,
+        Endpoint::Services,
+        Endpoint::Kpis,
+    ];
+
+    /// The route under `/api/analytics/`, also the name stored with snapshots.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Overview => "dashboard/overview/",
+            Endpoint::Transactions => "transactions/",
+            Endpoint::Revenue => "revenue/",
+            Endpoint::Users => "users/",
+            Endpoint::Services => "services/",
+            Endpoint::Kpis => "kpis/",
+        }
+    }
+
+    /// A short name for metric keys and logs (`overview`, `kpis`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Overview => "overview",
+            Endpoint::Transactions => "transactions",
+            Endpoint::Revenue => "revenue",
+            Endpoint::Users => "users",
+            Endpoint::Services => "services",
+            Endpoint::Kpis => "kpis",
+        }
+    }
+
+    /// Looks an endpoint up by route (with or without the trailing slash) or short name.
+    pub fn parse(value: &str) -> Option<Endpoint> {
+        let trimmed = value.trim_matches('/');
+        Endpoint::ALL.into_iter().find(|e| e.path().trim_end_matches('/') == trimmed || e.name() == trimmed)
+    }
+}
+
+/// Computes one endpoint's payload. `filter` applies to [`Endpoint::Transactions`] only.
+#[tracing::instrument(skip(src, window, filter), fields(endpoint = endpoint.name(), days = window.period_days))]
+pub async fn compute(
+    src: &mut Source<'_>,
+    endpoint: Endpoint,
+    window: &Window,
+    filter: &TxFilter,
+) -> Result<Value, MetricError> {
+    match endpoint {
+        Endpoint::Overview => overview::overview(src, window).await,
+        Endpoint::Transactions => transactions::transactions(src, window, filter).await,
+        Endpoint::Revenue => revenue::revenue(src, window).await,
+        Endpoint::Users => users::users(src, window).await,
+        Endpoint::Services => services::services(src, window).await,
+        Endpoint::Kpis => kpis::kpis(src, window).await,
+    }
+}
+
+/// Adds the fields every payload carries: `period_days` and `generated_at`.
+pub(crate) fn stamp(mut body: Value, w: &Window) -> Value {
+    if let Value::Object(map) = &mut body {
+        map.insert("period_days".into(), Value::from(w.period_days));
+        map.insert("generated_at".into(), Value::String(rfc3339_micros(w.now)));
+    }
+    body
+}
+
+/// One row per local date of the window, ascending and zero-filled by `row`.
+pub(crate) fn daily_series(w: &Window, mut row: impl FnMut(&str) -> Value) -> Vec<Value> {
+    w.dates().iter().map(|d| row(&d.format("%Y-%m-%d").to_string())).collect()
+}

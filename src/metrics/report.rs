@@ -1,0 +1,329 @@
+//! The metric report of `reports/export/` (SPEC §4.7): chosen metric groups per local day,
+//! week or month of a calendar range, as JSON or CSV.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+
+use super::facts::platform::bonus_groups;
+use super::facts::tx::distinct_users_by;
+use super::facts::users::joins_by;
+use super::fold::{per_key, total, Activity, Agg};
+use super::num::{dec, num, quotient, rate};
+use super::source::Source;
+use super::window::{Window, WindowError, MAX_DAYS};
+use super::MetricError;
+use crate::db::Bucket;
+use crate::time::local_date;
+
+/// Row granularity of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReportType {
+    /// One row per local day.
+    Daily,
+    /// One row per week starting Monday.
+    Weekly,
+    /// One row per local month.
+    Monthly,
+    /// One row for the whole range.
+    Custom,
+}
+
+impl ReportType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportType::Daily => "daily",
+            ReportType::Weekly => "weekly",
+            ReportType::Monthly => "monthly",
+            ReportType::Custom => "custom",
+        }
+    }
+
+    fn bucket(self) -> Bucket {
+        match self {
+            ReportType::Daily => Bucket::Day,
+            ReportType::Weekly => Bucket::Week,
+            ReportType::Monthly => Bucket::Month,
+            ReportType::Custom => Bucket::Whole,
+        }
+    }
+}
+
+/// A metric group a report can include, in the order columns appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MetricGroup {
+    /// transactions, successful_transactions, transaction_volume, success_rate
+    Transactions,
+    /// revenue_total, revenue_deposits, revenue_p2p, revenue_crypto
+    Revenue,
+    /// new_users, active_users
+    Users,
+    /// bill_payment_volume, p2p_volume, crypto_volume
+    Services,
+    /// arpu, rewards_distributed
+    Kpis,
+}
+
+impl MetricGroup {
+    const ALL: [MetricGroup; 5] = [
+        MetricGroup::Transactions,
+        MetricGroup::Revenue,
+        MetricGroup::Users,
+        MetricGroup::Services,
+        MetricGroup::Kpis,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricGroup::Transactions => "transactions",
+            MetricGroup::Revenue => "revenue",
+            MetricGroup::Users => "users",
+            MetricGroup::Services => "services",
+            MetricGroup::Kpis => "kpis",
+        }
+    }
+
+    /// Columns the group contributes.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            MetricGroup::Transactions => {
+                &["transactions", "successful_transactions", "transaction_volume", "success_rate"]
+            }
+            MetricGroup::Revenue => &["revenue_total", "revenue_deposits", "revenue_p2p", "revenue_crypto"],
+            MetricGroup::Users => &["new_users", "active_users"],
+            MetricGroup::Services => &["bill_payment_volume", "p2p_volume", "crypto_volume"],
+            MetricGroup::Kpis => &["arpu", "rewards_distributed"],
+        }
+    }
+}
+
+/// A validated report request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRequest {
+    /// Granularity.
+    pub report_type: ReportType,
+    /// Selected groups, deduplicated, in column order.
+    pub metrics: Vec<MetricGroup>,
+    /// First date of the range.
+    pub date_from: NaiveDate,
+    /// Last date of the range.
+    pub date_to: NaiveDate,
+}
+
+impl ReportRequest {
+    /// Parses `report_type`, `metrics` and the range parameters (`date_from`/`date_to`, or
+    /// `days=N` meaning today − N .. today; default the last 30 days).
+    pub fn parse(
+        now: DateTime<Utc>,
+        tz: Tz,
+        report_type: &str,
+        metrics: Option<&str>,
+        days: Option<&str>,
+        date_from: Option<&str>,
+        date_to: Option<&str>,
+    ) -> Result<ReportRequest, WindowError> {
+        let report_type = match report_type {
+            "daily" => ReportType::Daily,
+            "weekly" => ReportType::Weekly,
+            "monthly" => ReportType::Monthly,
+            "custom" => ReportType::Custom,
+            other => {
+                return Err(WindowError(format!(
+                    "report_type must be one of daily, weekly, monthly, custom (got {other:?})"
+                )))
+            }
+        };
+        let metrics = parse_metrics(metrics)?;
+        let today = local_date(tz, now);
+        let (from, to) = if date_from.is_none() && date_to.is_none() {
+            let n = match days {
+                None => 30,
+                Some(text) => text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=MAX_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        WindowError(format!("days must be an integer from 1 to {MAX_DAYS} (got {text:?})"))
+                    })?,
+            };
+            (today - Duration::days(n), today)
+        } else {
+            if days.is_some() {
+                return Err(WindowError("use either days or date_from/date_to, not both".into()));
+            }
+            let w = Window::from_params(now, tz, None, date_from, date_to)?;
+            match w.kind {
+                super::WindowKind::Calendar { from, to } => (from, to),
+                // The "last N days" pattern: the report is always a calendar range.
+                super::WindowKind::Rolling { days } => (today - Duration::days(days), today),
+            }
+        };
+        Ok(ReportRequest { report_type, metrics, date_from: from, date_to: to })
+    }
+
+    /// Every column of the report, `period` first.
+    pub fn columns(&self) -> Vec<&'static str> {
+        let mut cols = vec!["period"];
+        for group in &self.metrics {
+            cols.extend_from_slice(group.columns());
+        }
+        cols
+    }
+
+    /// The download name, `analytics_report_<from>_to_<to>.<format>`.
+    pub fn filename(&self, format: &str) -> String {
+        format!("analytics_report_{}_to_{}.{format}", self.date_from, self.date_to)
+    }
+}
+
+fn parse_metrics(value: Option<&str>) -> Result<Vec<MetricGroup>, WindowError> {
+    let Some(text) = value else { return Ok(MetricGroup::ALL.to_vec()) };
+    let mut groups = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let group = MetricGroup::ALL.into_iter().find(|g| g.as_str() == name).ok_or_else(|| {
+            WindowError(format!(
+                "metrics: unknown metric {name:?}; choose from transactions, revenue, users, services, kpis"
+            ))
+        })?;
+        groups.push(group);
+    }
+    if groups.is_empty() {
+        return Err(WindowError(
+            "metrics must name at least one of transactions, revenue, users, services, kpis".into(),
+        ));
+    }
+    groups.sort();
+    groups.dedup();
+    Ok(groups)
+}
+
+/// A computed report: column names and one row of values per bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// What was asked.
+    pub request: ReportRequest,
+    /// Rows keyed by column, in bucket order.
+    pub rows: Vec<Map<String, Value>>,
+}
+
+/// Computes a report (at most 6 queries, whatever its length or granularity).
+pub async fn report(
+    src: &mut Source<'_>,
+    now: DateTime<Utc>,
+    request: ReportRequest,
+) -> Result<Report, MetricError> {
+    let tz = src.settings().tz;
+    let window = Window::calendar_within(now, tz, request.date_from, request.date_to, MAX_DAYS + 1)
+        .expect("a parsed request is a valid range");
+    let range = window.current;
+    let bucket = request.report_type.bucket();
+    let wants = |g: MetricGroup| request.metrics.contains(&g);
+    let needs_activity = wants(MetricGroup::Transactions)
+        || wants(MetricGroup::Revenue)
+        || wants(MetricGroup::Services)
+        || wants(MetricGroup::Kpis);
+    let activity =
+        if needs_activity { Activity::load(src, range, bucket).await? } else { Activity::default() };
+    let needs_active = wants(MetricGroup::Users) || wants(MetricGroup::Kpis);
+    let active: BTreeMap<String, i64> = if needs_active {
+        distinct_users_by(src, range, bucket).await?.into_iter().collect()
+    } else {
+        BTreeMap::new()
+    };
+    let joins: BTreeMap<String, i64> = if wants(MetricGroup::Users) {
+        joins_by(src, range, bucket).await?.into_iter().collect()
+    } else {
+        BTreeMap::new()
+    };
+    let bonuses = if wants(MetricGroup::Kpis) {
+        per_key(&bonus_groups(src, range, bucket).await?, |g| g.status != "reversed")
+    } else {
+        BTreeMap::new()
+    };
+
+    let mut rows = Vec::new();
+    for period in periods(&window, request.report_type) {
+        let key = if bucket == Bucket::Whole { String::new() } else { period.format("%Y-%m-%d").to_string() };
+        let in_bucket = |k: &str| k == key;
+        let all = total(&activity.tx, |g| in_bucket(&g.key));
+        let success = total(&activity.tx, |g| in_bucket(&g.key) && g.status == "success");
+        let revenue = activity.revenue_where(in_bucket);
+        let bills = total(&activity.tx, |g| in_bucket(&g.key) && g.is_bill_success());
+        let active_users = active.get(&key).copied().unwrap_or(0);
+        let mut row = Map::new();
+        row.insert("period".into(), json!(period.format("%Y-%m-%d").to_string()));
+        for group in &request.metrics {
+            let values: Vec<Value> = match group {
+                MetricGroup::Transactions => vec![
+                    json!(all.count),
+                    json!(success.count),
+                    num(success.money()),
+                    num(rate(dec(success.count), dec(all.count))),
+                ],
+                MetricGroup::Revenue => vec![
+                    num(revenue.total().money()),
+                    num(revenue.deposits.money()),
+                    num(revenue.p2p.money()),
+                    num(revenue.crypto.money()),
+                ],
+                MetricGroup::Users => vec![json!(joins.get(&key).copied().unwrap_or(0)), json!(active_users)],
+                MetricGroup::Services => {
+                    vec![num(bills.money()), num(revenue.p2p.money()), num(revenue.crypto.money())]
+                }
+                MetricGroup::Kpis => vec![
+                    num(quotient(revenue.total().money(), dec(active_users))),
+                    num(bonuses.get(&key).copied().unwrap_or(Agg::default()).money()),
+                ],
+            };
+            for (col, value) in group.columns().iter().zip(values) {
+                row.insert((*col).into(), value);
+            }
+        }
+        rows.push(row);
+    }
+    Ok(Report { request, rows })
+}
+
+/// The start date of every bucket touching the window, ascending.
+fn periods(window: &Window, report_type: ReportType) -> Vec<NaiveDate> {
+    let dates = window.dates();
+    let start_of = |d: NaiveDate| match report_type {
+        ReportType::Daily => d,
+        ReportType::Weekly => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
+        ReportType::Monthly => d.with_day(1).expect("day one exists"),
+        ReportType::Custom => window.first_date,
+    };
+    let mut periods: Vec<NaiveDate> = dates.into_iter().map(start_of).collect();
+    periods.dedup();
+    periods
+}
+
+impl Report {
+    /// `{"report_type", "date_from", "date_to", "metrics", "rows"}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "report_type": self.request.report_type.as_str(),
+            "date_from": self.request.date_from.to_string(),
+            "date_to": self.request.date_to.to_string(),
+            "metrics": self.request.metrics.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            "rows": self.rows,
+        })
+    }
+
+    /// One header row, then one line per bucket.
+    pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
+        let columns = self.request.columns();
+        let rows: Vec<Vec<Value>> =
+            self.rows.iter().map(|r| columns.iter().map(|c| r[*c].clone()).collect()).collect();
+        super::export::csv_table(&columns, &rows)
+    }
+}
+
+/// `Decimal` re-export for callers building expectations.
+pub type Money = Decimal;

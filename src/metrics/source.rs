@@ -1,0 +1,101 @@
+//! Where metric queries run: one connection (inside a run's read snapshot, or a pooled one for
+//! on-demand windows), the dialect and the settings that shape the numbers.
+
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::db::{fetch_all, fetch_one, Dialect, Sql};
+
+/// Business settings that change computed values (SPEC §4, §8 defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricSettings {
+    /// Reporting time zone for days, weeks, months and "today".
+    pub tz: Tz,
+    /// `net_profit = revenue × profit_margin` (0.80).
+    pub profit_margin: Decimal,
+    /// `total_expenses = revenue × expense_ratio` (0.20).
+    pub expense_ratio: Decimal,
+    /// Share of all-time revenue counted as acquisition spend for CAC (0.20).
+    pub cac_expense_ratio: Decimal,
+    /// DAU target as a share of users (0.30).
+    pub dau_target: Decimal,
+    /// MAU target as a share of users (0.70).
+    pub mau_target: Decimal,
+}
+
+impl Default for MetricSettings {
+    fn default() -> Self {
+        MetricSettings {
+            tz: chrono_tz::Africa::Lagos,
+            profit_margin: Decimal::new(80, 2),
+            expense_ratio: Decimal::new(20, 2),
+            cac_expense_ratio: Decimal::new(20, 2),
+            dau_target: Decimal::new(30, 2),
+            mau_target: Decimal::new(70, 2),
+        }
+    }
+}
+
+/// A connection plus what the queries need to know about it; counts the queries it runs so
+/// tests and benchmarks can check that a payload costs a bounded number of round trips.
+pub struct Source<'c> {
+    conn: &'c mut AnyConnection,
+    dialect: Dialect,
+    settings: &'c MetricSettings,
+    queries: usize,
+}
+
+impl<'c> Source<'c> {
+    /// Wraps a connection of `dialect`.
+    pub fn new(conn: &'c mut AnyConnection, dialect: Dialect, settings: &'c MetricSettings) -> Self {
+        Source { conn, dialect, settings, queries: 0 }
+    }
+
+    /// The SQL flavour of the connection.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The business settings.
+    pub fn settings(&self) -> &MetricSettings {
+        self.settings
+    }
+
+    /// A new query builder for this connection's dialect.
+    pub fn sql(&self) -> Sql {
+        Sql::new(self.dialect)
+    }
+
+    /// How many queries have run through this source.
+    pub fn query_count(&self) -> usize {
+        self.queries
+    }
+
+    /// Runs a query and returns all rows.
+    pub async fn all(&mut self, sql: &Sql) -> Result<Vec<AnyRow>, sqlx::Error> {
+        self.queries += 1;
+        let started = std::time::Instant::now();
+        let rows = fetch_all(self.conn, sql).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            sql = sql.as_str(),
+            "metric query"
+        );
+        rows
+    }
+
+    /// Runs a query that returns exactly one row.
+    pub async fn one(&mut self, sql: &Sql) -> Result<AnyRow, sqlx::Error> {
+        self.queries += 1;
+        let started = std::time::Instant::now();
+        let row = fetch_one(self.conn, sql).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            sql = sql.as_str(),
+            "metric query"
+        );
+        row
+    }
+}

@@ -1,0 +1,92 @@
+//! `users/` (SPEC §4.4): user totals, growth, segmentation, referrers and engagement.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::facts::platform::wallet_totals;
+use super::facts::revenue::referred_revenue;
+use super::facts::tx::{distinct_users, distinct_users_by, tx_groups, ActiveSpec};
+use super::facts::users::{joins_by, top_referrers, user_counts};
+use super::fold::total;
+use super::num::{dec, kobo, num, quotient, rate};
+use super::source::Source;
+use super::window::Window;
+use super::{daily_series, stamp, MetricError};
+use crate::db::Bucket;
+
+/// How many referrers the payload lists.
+const TOP_REFERRERS: i64 = 10;
+
+/// Computes the users payload (8 queries).
+pub async fn users(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
+    let counts = user_counts(src, w.now, &[w.current.start, w.current.end]).await?;
+    let joins: BTreeMap<String, i64> = joins_by(src, w.current, Bucket::Day).await?.into_iter().collect();
+    let daily_active: BTreeMap<String, i64> =
+        distinct_users_by(src, w.current, Bucket::Day).await?.into_iter().collect();
+    let success_spec = ActiveSpec { success_only: true, ..ActiveSpec::any(w.current) };
+    let active = distinct_users(src, &[ActiveSpec::any(w.current), success_spec]).await?;
+    let success = total(&tx_groups(src, w.current, Bucket::Whole).await?, |g| g.status == "success");
+    let wallets = wallet_totals(src).await?;
+    let referrers = top_referrers(src, w.current, TOP_REFERRERS).await?;
+    let ids: Vec<i64> = referrers.iter().map(|r| r.id).collect();
+    let referred: BTreeMap<i64, i64> = referred_revenue(src, w.current, &ids).await?.into_iter().collect();
+
+    let total_users = counts.total;
+    let new_users = counts.joined_before[1] - counts.joined_before[0];
+    let (active_users, success_users) = (active[0], active[1]);
+    let regular = total_users - counts.merchants;
+
+    let mut cumulative = counts.joined_before[0];
+    let growth = daily_series(w, |date| {
+        let joined = joins.get(date).copied().unwrap_or(0);
+        cumulative += joined;
+        json!({
+            "date": date,
+            "total_users": cumulative,
+            "new_users": joined,
+            "active_users": daily_active.get(date).copied().unwrap_or(0),
+        })
+    });
+    let registrations =
+        daily_series(w, |date| json!({ "date": date, "count": joins.get(date).copied().unwrap_or(0) }));
+
+    let body = json!({
+        "total_users": total_users,
+        "new_users": new_users,
+        "active_users": active_users,
+        "verified_users": counts.verified,
+        "merchant_count": counts.merchants,
+        "regular_user_count": regular,
+        "retention_rate": num(rate(dec(active_users), dec(total_users))),
+        "avg_daily_users": num(quotient(dec(active_users), dec(w.period_days))),
+        "user_growth": growth,
+        "user_segmentation": [
+            { "segment": "Merchants", "count": counts.merchants },
+            { "segment": "Regular Users", "count": regular },
+            { "segment": "Verified", "count": counts.verified },
+            { "segment": "Unverified", "count": total_users - counts.verified },
+        ],
+        "top_referrers": referrers.iter().map(|r| json!({
+            "username": r.email,
+            "referral_count": r.referral_count,
+            "active_referrals": r.active_referrals,
+            "total_revenue": num(kobo(referred.get(&r.id).copied().unwrap_or(0))),
+        })).collect::<Vec<_>>(),
+        "summary": {
+            "total_users": total_users,
+            "new_users": new_users,
+            "verified_users": counts.verified,
+            "merchants": counts.merchants,
+            "active_users": active_users,
+            "users_with_wallets": wallets.count,
+            "verification_rate": num(rate(dec(counts.verified), dec(total_users))),
+            "activation_rate": num(rate(dec(active_users), dec(total_users))),
+        },
+        "engagement": {
+            "avg_transactions_per_user": num(quotient(dec(success.count), dec(success_users))),
+        },
+        "daily_registrations": registrations,
+    });
+    Ok(stamp(body, w))
+}

@@ -1,0 +1,94 @@
+//! Test helpers: fresh platform databases on SQLite (a temporary file) and PostgreSQL (a
+//! randomly named database on `ANALYTICS_TEST_PG_URL`), loaded from a SQL script.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mafita_analytics::db::{ConnectSpec, Db};
+
+/// The PostgreSQL server tests create their databases on.
+pub fn pg_admin_url() -> String {
+    std::env::var("ANALYTICS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A database that lives as long as the test needs it.
+pub struct TestDb {
+    /// The pool.
+    pub db: Db,
+    /// Its URL, for code under test that connects by itself.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Which backends a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database of `backend` with `script` executed in it; `None` only when PostgreSQL is
+/// unreachable outside CI (the test then reports that it was skipped, loudly).
+pub async fn fresh(backend: Backend, script: &str) -> Option<TestDb> {
+    match backend {
+        Backend::Sqlite => Some(sqlite(script).await),
+        Backend::Postgres => postgres(script).await,
+    }
+}
+
+/// A fresh SQLite file with `script` executed in it.
+pub async fn sqlite(script: &str) -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("platform.sqlite3").display());
+    let db = Db::connect(ConnectSpec { url: &url, setting: "test", max_connections: 4, create_sqlite: true })
+        .await
+        .expect("sqlite opens");
+    if !script.is_empty() {
+        sqlx::raw_sql(script).execute(&db.pool).await.expect("script loads into sqlite");
+    }
+    TestDb { db, url, _dir: Some(dir) }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh, randomly named PostgreSQL database with `script` executed in it.
+pub async fn postgres(script: &str) -> Option<TestDb> {
+    let admin_url = pg_admin_url();
+    let admin = match Db::connect(ConnectSpec {
+        url: &admin_url,
+        setting: "ANALYTICS_TEST_PG_URL",
+        max_connections: 1,
+        create_sqlite: false,
+    })
+    .await
+    {
+        Ok(db) => db,
+        Err(e) if std::env::var("CI").is_err() => {
+            eprintln!("\n!!! SKIPPED: PostgreSQL unreachable ({e}); set ANALYTICS_TEST_PG_URL or start it. CI=true makes this a failure.\n");
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL required under CI=true: {e}"),
+    };
+    let name = format!(
+        "mafita_t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros() % 1_000_000
+    );
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&admin.pool)
+        .await
+        .expect("create test database");
+    admin.pool.close().await;
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_string();
+    let url = format!("{base}/{name}");
+    let db =
+        Db::connect(ConnectSpec { url: &url, setting: "test", max_connections: 4, create_sqlite: false })
+            .await
+            .expect("test database opens");
+    if !script.is_empty() {
+        sqlx::raw_sql(script).execute(&db.pool).await.expect("script loads into postgres");
+    }
+    Some(TestDb { db, url, _dir: None })
+}
