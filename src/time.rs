@@ -36,16 +36,17 @@ impl OffsetPlan {
             let next = (at + step).min(end);
             let before = offset_at(at);
             if offset_at(next) != before {
-                // Bisect to the first second carrying the new offset.
-                let (mut lo, mut hi) = (at, next);
-                while hi - lo > Duration::seconds(1) {
+                // Bisect (in whole seconds) to the first second carrying the new offset.
+                let (mut lo, mut hi) = (at.timestamp(), next.timestamp());
+                while hi - lo > 1 {
                     let mid = lo + (hi - lo) / 2;
-                    if offset_at(mid) == before {
+                    if offset_at(DateTime::from_timestamp(mid, 0).expect("in range")) == before {
                         lo = mid;
                     } else {
                         hi = mid;
                     }
                 }
+                let hi = DateTime::from_timestamp(hi, 0).expect("in range");
                 segments.push(OffsetSegment { from: hi, offset_seconds: offset_at(hi) });
             }
             at = next;

@@ -249,7 +249,9 @@ mod tests {
 
     #[test]
     fn calendar_range_is_clipped_at_now_and_previous_is_whole_days() {
-        let w = Window::from_params(now(), Lagos, None, Some("2026-06-10"), Some("2026-06-16")).unwrap();
+        // date_from alone means date_to = today: a calendar range (only both dates form the
+        // dashboard's "last N days" pattern).
+        let w = Window::from_params(now(), Lagos, None, Some("2026-06-10"), None).unwrap();
         assert_eq!(w.kind, WindowKind::Calendar { from: date("2026-06-10"), to: date("2026-06-15") });
         assert_eq!(w.period_days, 6);
         assert_eq!(w.current.start, Utc.with_ymd_and_hms(2026, 6, 9, 23, 0, 0).unwrap());
