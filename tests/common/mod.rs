@@ -4,6 +4,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub mod assert_json;
+pub mod fixture;
+
 use mafita_analytics::db::{ConnectSpec, Db};
 
 /// The PostgreSQL server tests create their databases on.
