@@ -22,6 +22,33 @@ pub struct TestDb {
     /// Its URL, for code under test that connects by itself.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl Drop for TestDb {
+    /// Drops a PostgreSQL test database so repeated runs do not pile them up.
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        let admin_url = pg_admin_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let spec = ConnectSpec {
+                    url: &admin_url,
+                    setting: "test",
+                    max_connections: 1,
+                    create_sqlite: false,
+                };
+                if let Ok(admin) = Db::connect(spec).await {
+                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin.pool)
+                        .await;
+                    admin.pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 /// Which backends a test runs on.
@@ -50,7 +77,7 @@ pub async fn sqlite(script: &str) -> TestDb {
     if !script.is_empty() {
         sqlx::raw_sql(script).execute(&db.pool).await.expect("script loads into sqlite");
     }
-    TestDb { db, url, _dir: Some(dir) }
+    TestDb { db, url, _dir: Some(dir), pg_name: None }
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -93,5 +120,5 @@ pub async fn postgres(script: &str) -> Option<TestDb> {
     if !script.is_empty() {
         sqlx::raw_sql(script).execute(&db.pool).await.expect("script loads into postgres");
     }
-    Some(TestDb { db, url, _dir: None })
+    Some(TestDb { db, url, _dir: None, pg_name: Some(name) })
 }
