@@ -7,8 +7,12 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::config::{MetricArgs, PlatformDb};
+use crate::config::{parse_windows, MaterializerArgs, MetricArgs, PlatformDb};
 use crate::db::{redact_url, ConnectSpec, Db};
+use crate::materializer::indexes::create_indexes;
+use crate::materializer::store::migrate;
+use crate::materializer::verify::verify;
+use crate::materializer::{instance_name, run_once, Faults, RunContext, RunTrigger};
 use crate::metrics::{compute, Endpoint, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
 
@@ -28,6 +32,32 @@ pub enum Command {
     Seed(SeedArgs),
     /// Compute one or all endpoint payloads for a window and print them (timings on stderr).
     Compute(ComputeArgs),
+    /// Create or upgrade the summary tables (never touches platform tables).
+    Migrate(SummaryArgs),
+    /// Run the materializer once; the exit status tells whether the run succeeded.
+    Recompute(SummaryArgs),
+    /// Recompute every stored snapshot and list every field that differs; non-zero when any does.
+    Verify(SummaryArgs),
+    /// Create the platform indexes the metric queries need (idempotent; reports each).
+    CreateIndexes(PlatformOnlyArgs),
+}
+
+/// Arguments of commands that use both databases.
+#[derive(clap::Args, Debug)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    db: PlatformDb,
+    #[command(flatten)]
+    materializer: MaterializerArgs,
+    #[command(flatten)]
+    metrics: MetricArgs,
+}
+
+/// Arguments of commands that only touch the platform database.
+#[derive(clap::Args, Debug)]
+pub struct PlatformOnlyArgs {
+    #[command(flatten)]
+    db: PlatformDb,
 }
 
 /// Arguments of `seed`.
@@ -84,7 +114,113 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Seed(args) => run_seed(args).await,
         Command::Compute(args) => run_compute(args).await,
+        Command::Migrate(args) => {
+            let ctx = run_context(&args).await?;
+            migrate(&ctx.summary).await.context("migrating the summary tables failed")?;
+            eprintln!("summary tables are up to date in {}", ctx.summary.dialect_name());
+            Ok(())
+        }
+        Command::Recompute(args) => run_recompute(args).await,
+        Command::Verify(args) => run_verify(args).await,
+        Command::CreateIndexes(args) => {
+            let url = args.db.database_url.as_str();
+            let db = Db::connect(ConnectSpec {
+                url,
+                setting: "DATABASE_URL",
+                max_connections: 1,
+                create_sqlite: false,
+            })
+            .await?;
+            for index in create_indexes(&db).await.context("creating platform indexes failed")? {
+                eprintln!("{:<44} {}", index.name, if index.created { "created" } else { "already exists" });
+            }
+            Ok(())
+        }
     }
+}
+
+/// Opens both databases and assembles the run context from the settings.
+pub async fn run_context(args: &SummaryArgs) -> anyhow::Result<RunContext> {
+    let platform_url = args.db.database_url.as_str();
+    let platform = Db::connect(ConnectSpec {
+        url: platform_url,
+        setting: "DATABASE_URL",
+        max_connections: 4,
+        create_sqlite: false,
+    })
+    .await?;
+    let summary = match args.materializer.analytics_database_url.as_deref() {
+        Some(url) if url != platform_url => {
+            Db::connect(ConnectSpec {
+                url,
+                setting: "ANALYTICS_DATABASE_URL",
+                max_connections: 4,
+                create_sqlite: true,
+            })
+            .await?
+        }
+        _ => platform.clone(),
+    };
+    // `--windows` narrows one run; the daily series always come from the largest window
+    // configured in the environment, so a narrow run leaves them alone.
+    let configured = std::env::var("ANALYTICS_WINDOWS")
+        .ok()
+        .and_then(|v| parse_windows(&v).ok())
+        .unwrap_or_else(|| args.materializer.windows.clone());
+    Ok(RunContext {
+        platform,
+        summary,
+        settings: args.metrics.settings(),
+        windows: args.materializer.windows.0.clone(),
+        daily_window: configured.largest().max(args.materializer.windows.largest()),
+        lease_ttl: args.materializer.lease_ttl,
+        statement_timeout: args.materializer.statement_timeout,
+        instance: instance_name(),
+        faults: Faults::default(),
+    })
+}
+
+async fn require_summary_tables(ctx: &RunContext) -> anyhow::Result<()> {
+    let probe = sqlx::query("SELECT 1 FROM analytics_run WHERE 1 = 0").execute(&ctx.summary.pool).await;
+    probe.map(|_| ()).map_err(|_| {
+        anyhow::anyhow!(
+            "the summary tables do not exist in the summary database; run `mafita-analytics migrate` first"
+        )
+    })
+}
+
+async fn run_recompute(args: SummaryArgs) -> anyhow::Result<()> {
+    let ctx = run_context(&args).await?;
+    require_summary_tables(&ctx).await?;
+    let outcome =
+        run_once(&ctx, RunTrigger::Cli, None, None).await.expect("waits for the lease without a deadline");
+    match (&outcome.error, outcome.run_id) {
+        (None, Some(id)) => {
+            eprintln!("run {id} succeeded: {} windows × 6 endpoints", ctx.windows.len());
+            Ok(())
+        }
+        (Some(e), id) => {
+            anyhow::bail!("run {} failed: {e}", id.map_or("(unrecorded)".into(), |i| i.to_string()))
+        }
+        (None, None) => anyhow::bail!("run finished without a record"),
+    }
+}
+
+async fn run_verify(args: SummaryArgs) -> anyhow::Result<()> {
+    let ctx = run_context(&args).await?;
+    require_summary_tables(&ctx).await?;
+    let (checked, mismatches) = verify(&ctx).await?;
+    if mismatches.is_empty() {
+        eprintln!("all {checked} stored snapshots agree with the platform database");
+        return Ok(());
+    }
+    for m in &mismatches {
+        println!(
+            "{} days={} {}: stored {} recomputed {}",
+            m.endpoint, m.window_days, m.field, m.stored, m.recomputed
+        );
+    }
+    anyhow::bail!("{} fields differ across {checked} stored snapshots", mismatches.len())
 }
 
 async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {

@@ -84,3 +84,103 @@ mod tests {
         assert_eq!(parse_time_zone("America/New_York").unwrap(), chrono_tz::America::New_York);
     }
 }
+
+/// Settings of the materializer: where summaries go, which windows, when, and how patiently.
+#[derive(Args, Clone, Debug)]
+pub struct MaterializerArgs {
+    /// Summary database URL (the `analytics_*` tables); defaults to DATABASE_URL.
+    #[arg(long = "analytics-database-url", env = "ANALYTICS_DATABASE_URL", hide_env_values = true)]
+    pub analytics_database_url: Option<String>,
+    /// Common windows precomputed by every run, comma-separated days.
+    #[arg(long, env = "ANALYTICS_WINDOWS", default_value = "1,7,30,90,365", value_parser = parse_windows)]
+    pub windows: Windows,
+    /// Cron schedule with seconds for runs; empty disables scheduled runs.
+    #[arg(long, env = "ANALYTICS_SCHEDULE", default_value = "0 */5 * * * *")]
+    pub schedule: String,
+    /// How long a run's lease lasts without renewal (a crashed instance blocks runs at most this long).
+    #[arg(long, env = "ANALYTICS_LEASE_TTL", default_value = "60s", value_parser = duration("ANALYTICS_LEASE_TTL"))]
+    pub lease_ttl: std::time::Duration,
+    /// Longest a platform query may run before it is cancelled.
+    #[arg(long, env = "ANALYTICS_STATEMENT_TIMEOUT", default_value = "60s", value_parser = duration("ANALYTICS_STATEMENT_TIMEOUT"))]
+    pub statement_timeout: std::time::Duration,
+}
+
+/// A validated, sorted, de-duplicated list of common windows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Windows(pub Vec<i64>);
+
+impl Windows {
+    /// The largest window (whose daily series go to `analytics_daily_metric`).
+    pub fn largest(&self) -> i64 {
+        self.0.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// Parses `ANALYTICS_WINDOWS` / `--windows`: comma-separated days, each 1..=3650.
+pub fn parse_windows(value: &str) -> Result<Windows, String> {
+    let mut days = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let d = part
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=crate::metrics::window::MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                format!("ANALYTICS_WINDOWS must list days from 1 to 3650 separated by commas (got {part:?})")
+            })?;
+        days.push(d);
+    }
+    if days.is_empty() {
+        return Err("ANALYTICS_WINDOWS must list at least one window, such as 1,7,30,90,365".into());
+    }
+    days.sort_unstable();
+    days.dedup();
+    Ok(Windows(days))
+}
+
+/// A parser for durations such as `60s`, `500ms`, `5m`, `1h` or plain seconds, naming `variable`.
+pub fn duration(variable: &'static str) -> impl Fn(&str) -> Result<std::time::Duration, String> + Clone {
+    move |value: &str| {
+        let v = value.trim();
+        let (number, unit) = v.find(|c: char| !c.is_ascii_digit()).map_or((v, "s"), |i| v.split_at(i));
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("{variable} must be a duration such as 60s, 500ms or 5m (got {value:?})"))?;
+        let d = match unit {
+            "ms" => std::time::Duration::from_millis(n),
+            "s" => std::time::Duration::from_secs(n),
+            "m" => std::time::Duration::from_secs(n * 60),
+            "h" => std::time::Duration::from_secs(n * 3600),
+            _ => {
+                return Err(format!("{variable} must be a duration such as 60s, 500ms or 5m (got {value:?})"))
+            }
+        };
+        if d.is_zero() {
+            return Err(format!("{variable} must be longer than zero (got {value:?})"));
+        }
+        Ok(d)
+    }
+}
+
+#[cfg(test)]
+mod materializer_tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_sorted_deduplicated_and_bounded() {
+        assert_eq!(parse_windows("30, 7,7,365").unwrap(), Windows(vec![7, 30, 365]));
+        assert!(parse_windows("0").unwrap_err().contains("ANALYTICS_WINDOWS"));
+        assert!(parse_windows("").unwrap_err().contains("ANALYTICS_WINDOWS"));
+        assert!(parse_windows("7,x").unwrap_err().contains("\"x\""));
+    }
+
+    #[test]
+    fn durations_accept_units_and_name_the_variable() {
+        let p = duration("ANALYTICS_LEASE_TTL");
+        assert_eq!(p("60s").unwrap(), std::time::Duration::from_secs(60));
+        assert_eq!(p("250ms").unwrap(), std::time::Duration::from_millis(250));
+        assert_eq!(p("5m").unwrap(), std::time::Duration::from_secs(300));
+        assert_eq!(p("90").unwrap(), std::time::Duration::from_secs(90));
+        assert!(p("soon").unwrap_err().contains("ANALYTICS_LEASE_TTL"));
+        assert!(p("0s").unwrap_err().contains("ANALYTICS_LEASE_TTL"));
+    }
+}

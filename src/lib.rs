@@ -1,11 +1,12 @@
 //! mafita-analytics: MafitaPay's CEO-dashboard metrics, precomputed and served from memory.
 //!
 //! Layers, top to bottom (arrows only point down): [`config`] → [`db`] → [`metrics`] →
-//! [`seed`] → [`cli`]. `main.rs` only parses the command line and dispatches.
+//! [`materializer`] → [`seed`] → [`cli`]. `main.rs` only parses the command line and dispatches.
 
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod materializer;
 pub mod metrics;
 pub mod seed;
 pub mod telemetry;

@@ -113,6 +113,16 @@ impl Db {
     }
 }
 
+impl Db {
+    /// `PostgreSQL` or `SQLite`, for messages.
+    pub fn dialect_name(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::Sqlite => "SQLite",
+        }
+    }
+}
+
 /// Adds `mode=…` to a SQLite URL unless the operator already chose one.
 fn with_sqlite_mode(url: &str, mode: &str) -> String {
     if url.contains("mode=") {

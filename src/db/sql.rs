@@ -83,6 +83,23 @@ impl Sql {
     }
 }
 
+impl Sql {
+    /// Runs a query and returns every row.
+    pub async fn fetch_all(&self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
+        self.query().fetch_all(conn).await
+    }
+
+    /// Runs a query that returns exactly one row.
+    pub async fn fetch_one(&self, conn: &mut AnyConnection) -> Result<AnyRow, sqlx::Error> {
+        self.query().fetch_one(conn).await
+    }
+
+    /// Runs a statement that returns no rows.
+    pub async fn execute(&self, conn: &mut AnyConnection) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        self.query().execute(conn).await
+    }
+}
+
 /// Runs `sql` and returns every row.
 pub async fn fetch_all(conn: &mut AnyConnection, sql: &Sql) -> Result<Vec<AnyRow>, sqlx::Error> {
     sql.query().fetch_all(conn).await

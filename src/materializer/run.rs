@@ -1,0 +1,267 @@
+//! One materializer run: take the lease, read every payload from one consistent platform
+//! snapshot, write everything in one summary transaction, record the outcome.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+
+use super::lease;
+use super::store::{finish_run, insert_run, write_results, Snapshot, WriteError};
+use super::{RunContext, RunTrigger};
+use crate::db::Dialect;
+use crate::metrics::{compute, Endpoint, MetricError, Source, TxFilter, Window};
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// The `analytics_run` id (`None` when the run never started, e.g. the summary DB was down).
+    pub run_id: Option<i64>,
+    /// `None` on success, else what went wrong (also stored in `analytics_run.error`).
+    pub error: Option<String>,
+}
+
+impl RunOutcome {
+    /// Whether the run succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Reading the platform database failed or timed out.
+    #[error("platform read failed: {0}")]
+    Platform(String),
+    /// Writing the summary database failed.
+    #[error("summary write failed: {0}")]
+    Write(String),
+    /// Another instance took the lease over while this run was computing (it outlived its lease).
+    #[error("the run lease was lost before the results were written; nothing was stored")]
+    LeaseLost,
+}
+
+/// How long to wait between attempts to take a busy lease.
+const LEASE_POLL: Duration = Duration::from_millis(250);
+
+/// Waits until this instance holds the run lease (or `deadline` passes).
+pub async fn acquire_lease(ctx: &RunContext, deadline: Option<Duration>) -> Result<bool, sqlx::Error> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut conn = ctx.summary.pool.acquire().await?;
+        if lease::try_acquire(&mut conn, ctx.summary.dialect, &ctx.instance, ctx.lease_ttl).await? {
+            return Ok(true);
+        }
+        drop(conn);
+        if deadline.is_some_and(|d| started.elapsed() >= d) {
+            return Ok(false);
+        }
+        tokio::time::sleep(LEASE_POLL).await;
+    }
+}
+
+/// Runs once while holding the lease (the caller has acquired it) and releases it afterwards.
+///
+/// The run is recorded in `analytics_run` first; on failure the row says why and the previous
+/// snapshots stay in place.
+#[tracing::instrument(skip(ctx, on_start), fields(instance = %ctx.instance))]
+pub async fn run_holding_lease(
+    ctx: &RunContext,
+    trigger: RunTrigger,
+    requested_by: Option<i64>,
+    on_start: Option<oneshot::Sender<Option<i64>>>,
+) -> RunOutcome {
+    let lost = Arc::new(AtomicBool::new(false));
+    let renewer = spawn_renewer(ctx.clone(), lost.clone());
+    let outcome = run_recorded(ctx, trigger, requested_by, &lost, on_start).await;
+    renewer.abort();
+    if let Ok(mut conn) = ctx.summary.pool.acquire().await {
+        if let Err(e) = lease::release(&mut conn, ctx.summary.dialect, &ctx.instance).await {
+            tracing::warn!(error = %e, "could not release the run lease; it will expire");
+        }
+    }
+    outcome
+}
+
+async fn run_recorded(
+    ctx: &RunContext,
+    trigger: RunTrigger,
+    requested_by: Option<i64>,
+    lost: &AtomicBool,
+    on_start: Option<oneshot::Sender<Option<i64>>>,
+) -> RunOutcome {
+    let started = Utc::now();
+    let windows = ctx.windows.clone();
+    let recorded = async {
+        let mut conn = ctx.summary.pool.acquire().await?;
+        insert_run(&mut conn, ctx.summary.dialect, trigger, requested_by, &windows, &ctx.instance, started)
+            .await
+    }
+    .await;
+    if let Some(tx) = on_start {
+        let _ = tx.send(recorded.as_ref().ok().copied());
+    }
+    let run_id = match recorded {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a run in the summary database");
+            return RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) };
+        }
+    };
+    tracing::info!(run_id, ?trigger, ?windows, "run started");
+    let result = execute(ctx, run_id, started, lost).await;
+    match result {
+        Ok(()) => {
+            tracing::info!(run_id, ms = (Utc::now() - started).num_milliseconds(), "run succeeded");
+            RunOutcome { run_id: Some(run_id), error: None }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            tracing::error!(run_id, error = %message, "run failed; previous snapshots stay in place");
+            if let Ok(mut conn) = ctx.summary.pool.acquire().await {
+                if let Err(e) =
+                    finish_run(&mut conn, ctx.summary.dialect, run_id, started, Some(&message)).await
+                {
+                    tracing::error!(run_id, error = %e, "could not record the failure");
+                }
+            }
+            RunOutcome { run_id: Some(run_id), error: Some(message) }
+        }
+    }
+}
+
+async fn execute(
+    ctx: &RunContext,
+    run_id: i64,
+    started: DateTime<Utc>,
+    lost: &AtomicBool,
+) -> Result<(), RunError> {
+    let now = Utc::now();
+    let snapshots = read_platform(ctx, now).await?;
+    if lost.load(Ordering::SeqCst) {
+        return Err(RunError::LeaseLost);
+    }
+    let write = async {
+        let mut conn = ctx.summary.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        // Fence: extend the lease inside the write transaction; if it is no longer ours, another
+        // instance may be writing and we must not.
+        if !lease::renew(&mut tx, ctx.summary.dialect, &ctx.instance, ctx.lease_ttl).await? {
+            return Ok::<bool, WriteError>(false);
+        }
+        let daily = ctx.windows.contains(&ctx.daily_window).then_some(ctx.daily_window);
+        write_results(
+            &mut tx,
+            ctx.summary.dialect,
+            run_id,
+            &snapshots,
+            daily,
+            ctx.faults.fail_after_snapshots,
+        )
+        .await?;
+        finish_run(&mut tx, ctx.summary.dialect, run_id, started, None).await?;
+        tx.commit().await?;
+        Ok(true)
+    };
+    match write.await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(RunError::LeaseLost),
+        Err(e) => Err(RunError::Write(error_chain(&e))),
+    }
+}
+
+/// Computes every endpoint for every window inside one read transaction, so all numbers of a
+/// run come from the same platform snapshot.
+async fn read_platform(ctx: &RunContext, now: DateTime<Utc>) -> Result<Vec<Snapshot>, RunError> {
+    let mut jobs = Vec::new();
+    for &days in &ctx.windows {
+        let window = Window::rolling(now, ctx.settings.tz, days).expect("validated windows");
+        jobs.extend(Endpoint::ALL.iter().map(|e| (*e, window)));
+    }
+    let payloads = read_payloads(ctx, &jobs).await?;
+    Ok(jobs
+        .iter()
+        .zip(payloads)
+        .map(|((endpoint, window), payload)| Snapshot::new(*endpoint, window.period_days, payload, now))
+        .collect())
+}
+
+/// Computes `jobs` in one read transaction. PostgreSQL: `REPEATABLE READ READ ONLY` with the
+/// statement timeout. SQLite: one deferred read transaction (ended before anything is
+/// written), bounded as a whole since SQLite has no statement timeout.
+pub async fn read_payloads(ctx: &RunContext, jobs: &[(Endpoint, Window)]) -> Result<Vec<Value>, RunError> {
+    let platform_error = |e: &dyn std::error::Error| RunError::Platform(error_chain(e));
+    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
+    let mut tx = conn.begin().await.map_err(|e| platform_error(&e))?;
+    if ctx.platform.dialect == Dialect::Postgres {
+        let ms = ctx.statement_timeout.as_millis();
+        for statement in [
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_string(),
+            format!("SET LOCAL statement_timeout = {ms}"),
+        ] {
+            sqlx::query(&statement).execute(&mut *tx).await.map_err(|e| platform_error(&e))?;
+        }
+    }
+    let compute_all = async {
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for (endpoint, window) in jobs {
+            let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
+            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);
+        }
+        Ok::<_, MetricError>(payloads)
+    };
+    let budget = ctx.statement_timeout * u32::try_from(jobs.len().max(1)).unwrap_or(u32::MAX);
+    let payloads = match tokio::time::timeout(budget, compute_all).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return Err(platform_error(&e)),
+        Err(_) => return Err(RunError::Platform(format!("platform reads took longer than {budget:?}"))),
+    };
+    tx.rollback().await.map_err(|e| platform_error(&e))?;
+    Ok(payloads)
+}
+
+/// Renews the lease every third of its lifetime while the run is alive.
+fn spawn_renewer(ctx: RunContext, lost: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = ctx.lease_ttl / 3;
+        loop {
+            tokio::time::sleep(period).await;
+            let renewed = match ctx.summary.pool.acquire().await {
+                Ok(mut conn) => {
+                    lease::renew(&mut conn, ctx.summary.dialect, &ctx.instance, ctx.lease_ttl).await
+                }
+                Err(e) => Err(e),
+            };
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!("run lease was taken over by another instance");
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not renew the run lease; retrying"),
+            }
+        }
+    })
+}
+
+/// An error and its causes on one line, for `analytics_run.error` and logs. Never contains
+/// credentials: connection errors name hosts, not URLs.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,73 @@
+//! The cron schedule (tokio-cron-scheduler) and the start-up freshness check.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+
+use super::store::load_snapshots;
+use super::{Materializer, RunTrigger};
+use crate::metrics::Endpoint;
+
+/// Parses `ANALYTICS_SCHEDULE` (cron with seconds) and returns its period: the gap between its
+/// next two ticks, which is also how old snapshots may get before start-up refreshes them.
+/// `None` when the schedule is empty (scheduled runs disabled).
+pub fn schedule_period(expr: &str) -> Result<Option<Duration>, String> {
+    if expr.trim().is_empty() {
+        return Ok(None);
+    }
+    let cron = croner::Cron::new(expr.trim())
+        .with_seconds_required()
+        .parse()
+        .map_err(|e| format!("ANALYTICS_SCHEDULE must be a cron expression with seconds such as \"0 */5 * * * *\" ({e}; got {expr:?})"))?;
+    let mut ticks = cron.iter_after(Utc::now());
+    let (Some(a), Some(b)) = (ticks.next(), ticks.next()) else {
+        return Err(format!("ANALYTICS_SCHEDULE never fires (got {expr:?})"));
+    };
+    Ok(Some((b - a).to_std().unwrap_or(Duration::from_secs(300))))
+}
+
+/// Starts the cron scheduler: every tick asks the materializer for a run (coalescing with any
+/// run already waiting). A failed run is logged by the run itself; the scheduler keeps ticking.
+pub async fn start_scheduler(
+    materializer: Materializer,
+    expr: &str,
+) -> Result<JobScheduler, JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    let job = Job::new_async(expr.trim(), move |_id, _lock| {
+        let materializer = materializer.clone();
+        Box::pin(async move {
+            let ticket = materializer.request(RunTrigger::Schedule, None).await;
+            if ticket.coalesced {
+                tracing::debug!("schedule tick joined a run already waiting");
+            }
+        })
+    })?;
+    scheduler.add(job).await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}
+
+/// Asks for a start-up run when any common window's snapshot is missing or older than one
+/// schedule period. Returns whether one was requested.
+pub async fn refresh_if_stale(materializer: &Materializer, period: Option<Duration>) -> bool {
+    let ctx = materializer.context();
+    let stored = match ctx.summary.pool.acquire().await {
+        Ok(mut conn) => load_snapshots(&mut conn, ctx.summary.dialect).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let max_age = period.unwrap_or(Duration::from_secs(300));
+    let fresh = |endpoint: Endpoint, days: i64| {
+        stored.iter().any(|s| {
+            s.endpoint == endpoint.path()
+                && s.window_days == days
+                && (Utc::now() - s.computed_at).to_std().is_ok_and(|age| age <= max_age)
+        })
+    };
+    let stale = ctx.windows.iter().any(|&d| Endpoint::ALL.iter().any(|&e| !fresh(e, d)));
+    if stale {
+        tracing::info!("snapshots missing or older than one period; running at start-up");
+        materializer.request(RunTrigger::Startup, None).await;
+    }
+    stale
+}

@@ -1,0 +1,270 @@
+//! The summary tables: migrations, run records, and the atomic write of a run's results.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use super::flatten::{daily, scalars, DailyValue};
+use super::RunTrigger;
+use crate::db::{parse_db_timestamp, Db, Dialect, Sql};
+use crate::metrics::Endpoint;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Creates or upgrades the `analytics_*` tables. Never touches platform tables.
+pub async fn migrate(summary: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+    match summary.dialect {
+        Dialect::Postgres => POSTGRES_MIGRATIONS.run(&summary.pool).await,
+        Dialect::Sqlite => SQLITE_MIGRATIONS.run(&summary.pool).await,
+    }
+}
+
+/// One endpoint × window result, ready to store and serve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// Which endpoint.
+    pub endpoint: Endpoint,
+    /// Which common window.
+    pub window_days: i64,
+    /// The payload.
+    pub payload: Value,
+    /// The exact JSON bytes served.
+    pub body: String,
+    /// Strong ETag of `body`.
+    pub etag: String,
+    /// The run's `now`.
+    pub computed_at: DateTime<Utc>,
+}
+
+impl Snapshot {
+    /// Serialises `payload` once; the bytes and their ETag are what every replica serves.
+    pub fn new(endpoint: Endpoint, window_days: i64, payload: Value, computed_at: DateTime<Utc>) -> Snapshot {
+        let body = payload.to_string();
+        let etag = etag_of(body.as_bytes());
+        Snapshot { endpoint, window_days, payload, body, etag, computed_at }
+    }
+}
+
+/// A strong ETag: the first 128 bits of the body's SHA-256, quoted.
+pub fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Records a run as started (committed at once, so operators can watch it) and returns its id.
+pub async fn insert_run(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    trigger: RunTrigger,
+    requested_by: Option<i64>,
+    windows: &[i64],
+    instance: &str,
+    started_at: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    let values = [
+        q.text(trigger.as_str()),
+        requested_by.map_or("NULL".to_string(), |id| q.int(id)),
+        q.ts(started_at),
+        q.text(windows.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+        q.text(instance),
+    ];
+    q.push(&format!(
+        "INSERT INTO analytics_run (trigger, requested_by, status, started_at, windows, instance) \
+         VALUES ({}, {}, 'running', {}, {}, {}) RETURNING id",
+        values[0], values[1], values[2], values[3], values[4]
+    ));
+    q.fetch_one(conn).await?.try_get::<i64, _>(0)
+}
+
+/// Marks a run finished with `status` (`succeeded` or `failed`) and its error, if any.
+pub async fn finish_run(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    started_at: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let finished = Utc::now();
+    let mut q = Sql::new(dialect);
+    let status = q.text(if error.is_some() { "failed" } else { "succeeded" });
+    let at = q.ts(finished);
+    let ms = q.int((finished - started_at).num_milliseconds().max(0));
+    let err = error.map_or("NULL".to_string(), |e| q.text(e));
+    let id = q.int(run_id);
+    q.push(&format!(
+        "UPDATE analytics_run SET status = {status}, finished_at = {at}, duration_ms = {ms}, error = {err} WHERE id = {id}"
+    ));
+    q.execute(conn).await?;
+    Ok(())
+}
+
+/// Rows per multi-row INSERT: well under both databases' parameter limits.
+const ROWS_PER_INSERT: usize = 150;
+
+/// Writes a run's snapshots, flattened metrics and (when `daily_from` names the largest
+/// window) daily series, replacing what earlier runs stored for the same windows. The caller
+/// wraps this in the transaction that also marks the run succeeded.
+pub async fn write_results(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    snapshots: &[Snapshot],
+    daily_from: Option<i64>,
+    fail_after: Option<usize>,
+) -> Result<(), WriteError> {
+    let windows: Vec<i64> = {
+        let mut w: Vec<i64> = snapshots.iter().map(|s| s.window_days).collect();
+        w.sort_unstable();
+        w.dedup();
+        w
+    };
+    for table in ["analytics_snapshot", "analytics_metric"] {
+        let mut q = Sql::new(dialect);
+        let list: Vec<String> = windows.iter().map(|w| q.int(*w)).collect();
+        q.push(&format!("DELETE FROM {table} WHERE window_days IN ({})", list.join(", ")));
+        q.execute(conn).await?;
+    }
+    for (i, snap) in snapshots.iter().enumerate() {
+        if fail_after == Some(i) {
+            return Err(WriteError::Injected(i));
+        }
+        let mut q = Sql::new(dialect);
+        let endpoint = q.text(snap.endpoint.path());
+        let window = q.int(snap.window_days);
+        let payload = q.text(snap.body.clone());
+        let payload = match dialect {
+            Dialect::Postgres => format!("CAST({payload} AS JSONB)"),
+            Dialect::Sqlite => payload,
+        };
+        let body = q.text(snap.body.clone());
+        let etag = q.text(snap.etag.clone());
+        let at = q.ts(snap.computed_at);
+        let run = q.int(run_id);
+        q.push(&format!(
+            "INSERT INTO analytics_snapshot (endpoint, window_days, payload, body, etag, computed_at, run_id) \
+             VALUES ({endpoint}, {window}, {payload}, {body}, {etag}, {at}, {run})"
+        ));
+        q.execute(conn).await?;
+    }
+    let numeric = |q: &mut Sql, v: &str| match dialect {
+        Dialect::Postgres => format!("CAST({} AS NUMERIC)", q.text(v)),
+        Dialect::Sqlite => q.text(v),
+    };
+    let metric_rows: Vec<(i64, String, String, DateTime<Utc>)> = snapshots
+        .iter()
+        .flat_map(|s| {
+            scalars(s.endpoint, &s.payload)
+                .into_iter()
+                .map(move |(m, v)| (s.window_days, m, v, s.computed_at))
+        })
+        .collect();
+    for chunk in metric_rows.chunks(ROWS_PER_INSERT) {
+        let mut q = Sql::new(dialect);
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(w, m, v, at)| {
+                let (w, m) = (q.int(*w), q.text(m.clone()));
+                let v = numeric(&mut q, v);
+                let (at, run) = (q.ts(*at), q.int(run_id));
+                format!("({w}, {m}, {v}, {at}, {run})")
+            })
+            .collect();
+        q.push(&format!(
+            "INSERT INTO analytics_metric (window_days, metric, value, computed_at, run_id) VALUES {}",
+            values.join(", ")
+        ));
+        q.execute(conn).await?;
+    }
+    if let Some(largest) = daily_from {
+        let mut q = Sql::new(dialect);
+        q.push("DELETE FROM analytics_daily_metric");
+        q.execute(conn).await?;
+        let rows: Vec<(DailyValue, DateTime<Utc>)> = snapshots
+            .iter()
+            .filter(|s| s.window_days == largest)
+            .flat_map(|s| daily(s.endpoint, &s.payload).into_iter().map(move |d| (d, s.computed_at)))
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = Sql::new(dialect);
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|(d, at)| {
+                    let day = match dialect {
+                        Dialect::Postgres => format!("CAST({} AS DATE)", q.text(d.day.clone())),
+                        Dialect::Sqlite => q.text(d.day.clone()),
+                    };
+                    let (m, dim) = (q.text(d.metric.clone()), q.text(d.dimension.clone()));
+                    let v = numeric(&mut q, &d.value);
+                    let (at, run) = (q.ts(*at), q.int(run_id));
+                    format!("({day}, {m}, {dim}, {v}, {at}, {run})")
+                })
+                .collect();
+            q.push(&format!(
+                "INSERT INTO analytics_daily_metric (day, metric, dimension, value, computed_at, run_id) VALUES {}",
+                values.join(", ")
+            ));
+            q.execute(conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why a run's results were not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The summary database failed.
+    #[error("summary database error")]
+    Database(#[from] sqlx::Error),
+    /// A test asked the write to fail after this many snapshots.
+    #[error("injected failure after {0} snapshot writes")]
+    Injected(usize),
+}
+
+/// A stored snapshot as read back for serving or verification.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredSnapshot {
+    /// Route of the endpoint.
+    pub endpoint: String,
+    /// Window in days.
+    pub window_days: i64,
+    /// The exact JSON served.
+    pub body: String,
+    /// Its ETag.
+    pub etag: String,
+    /// The run's `now`.
+    pub computed_at: DateTime<Utc>,
+    /// The run that wrote it.
+    pub run_id: i64,
+}
+
+/// Every stored snapshot.
+pub async fn load_snapshots(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+) -> Result<Vec<StoredSnapshot>, sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    q.push(&format!(
+        "SELECT endpoint, CAST(window_days AS BIGINT), body, etag, {}, run_id FROM analytics_snapshot ORDER BY endpoint, window_days",
+        dialect.ts_text("computed_at")
+    ));
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| {
+            let at: String = row.try_get(4)?;
+            Ok(StoredSnapshot {
+                endpoint: row.try_get(0)?,
+                window_days: row.try_get(1)?,
+                body: row.try_get(2)?,
+                etag: row.try_get(3)?,
+                computed_at: parse_db_timestamp(&at)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("unreadable computed_at {at:?}").into()))?,
+                run_id: row.try_get(5)?,
+            })
+        })
+        .collect()
+}

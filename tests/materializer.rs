@@ -1,0 +1,373 @@
+//! The materializer on SQLite and PostgreSQL: what a run stores, atomicity under failure,
+//! single-run coordination, lease takeover, coalescing, the schedule, and `verify`.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::{fresh, Backend, TestDb};
+use mafita_analytics::db::parse_db_timestamp;
+use mafita_analytics::materializer::flatten::scalars;
+use mafita_analytics::materializer::indexes::{create_indexes, INDEXES};
+use mafita_analytics::materializer::schedule::{schedule_period, start_scheduler};
+use mafita_analytics::materializer::store::{load_snapshots, migrate};
+use mafita_analytics::materializer::verify::verify;
+use mafita_analytics::materializer::{run_once, Faults, Materializer, RunContext, RunTrigger};
+use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
+use mafita_analytics::seed::{seed, SeedOptions};
+use serde_json::Value;
+use sqlx::Row;
+
+const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+const WINDOWS: [i64; 3] = [1, 7, 30];
+
+/// A seeded platform database with the summary tables migrated into it.
+async fn platform(backend: Backend) -> Option<TestDb> {
+    let t = fresh(backend, "").await?;
+    let options = SeedOptions {
+        users: 150,
+        days: 40,
+        seed: 3,
+        tx_per_user: 8,
+        until: Utc::now() - chrono::Duration::minutes(1),
+        progress: false,
+    };
+    seed(&t.db, &t.url, &options).await.unwrap();
+    migrate(&t.db).await.unwrap();
+    Some(t)
+}
+
+fn context(t: &TestDb) -> RunContext {
+    RunContext {
+        platform: t.db.clone(),
+        summary: t.db.clone(),
+        settings: MetricSettings::default(),
+        windows: WINDOWS.to_vec(),
+        daily_window: 30,
+        lease_ttl: Duration::from_secs(60),
+        statement_timeout: Duration::from_secs(60),
+        instance: mafita_analytics::materializer::instance_name(),
+        faults: Faults::default(),
+    }
+}
+
+async fn runs(t: &TestDb) -> Vec<(i64, String, String, Option<String>)> {
+    sqlx::query("SELECT id, trigger, status, error FROM analytics_run ORDER BY id")
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<i64, _>(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_stores_every_payload_metric_and_daily_series() {
+    for backend in BACKENDS {
+        let Some(t) = platform(backend).await else { continue };
+        let ctx = context(&t);
+        let outcome = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
+        assert!(outcome.succeeded(), "{outcome:?}");
+        let run_id = outcome.run_id.unwrap();
+
+        let mut conn = t.db.pool.acquire().await.unwrap();
+        let stored = load_snapshots(&mut conn, t.db.dialect).await.unwrap();
+        assert_eq!(stored.len(), 6 * WINDOWS.len());
+        let mut expected_metrics = 0;
+        for snap in &stored {
+            assert_eq!(snap.run_id, run_id);
+            let endpoint = Endpoint::parse(&snap.endpoint).unwrap();
+            let window = Window::rolling(snap.computed_at, ctx.settings.tz, snap.window_days).unwrap();
+            let mut src = Source::new(&mut conn, t.db.dialect, &ctx.settings);
+            let direct = compute(&mut src, endpoint, &window, &TxFilter::default()).await.unwrap();
+            assert_eq!(snap.body, direct.to_string(), "{} {}", snap.endpoint, snap.window_days);
+            assert_eq!(snap.etag.len(), 34);
+            expected_metrics += scalars(endpoint, &direct).len();
+        }
+        let metrics: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM analytics_metric")
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(metrics as usize, expected_metrics);
+
+        // A BI tool's plain SQL sees the numbers the payloads carry.
+        let overview: Value = serde_json::from_str(
+            &stored.iter().find(|s| s.endpoint == "dashboard/overview/" && s.window_days == 30).unwrap().body,
+        )
+        .unwrap();
+        let row = sqlx::query(
+            "SELECT CAST(value AS TEXT) FROM analytics_metric WHERE window_days = 30 AND metric = 'overview.total_transactions'",
+        )
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            row.get::<String, _>(0).parse::<f64>().unwrap(),
+            overview["total_transactions"].as_f64().unwrap()
+        );
+        let revenue: Value = serde_json::from_str(
+            &stored.iter().find(|s| s.endpoint == "revenue/" && s.window_days == 30).unwrap().body,
+        )
+        .unwrap();
+        let daily: Vec<(String, f64)> = sqlx::query(
+            "SELECT CAST(day AS TEXT), CAST(value AS TEXT) FROM analytics_daily_metric \
+             WHERE metric = 'revenue.revenue_trend.revenue' ORDER BY day",
+        )
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1).parse().unwrap()))
+        .collect();
+        let series: Vec<(String, f64)> = revenue["revenue_trend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["date"].as_str().unwrap().to_string(), r["revenue"].as_f64().unwrap()))
+            .collect();
+        assert_eq!(daily, series);
+        assert_eq!(runs(&t).await, vec![(run_id, "cli".into(), "succeeded".into(), None)]);
+    }
+}
+
+#[tokio::test]
+async fn a_run_failing_midway_leaves_the_previous_run_in_place() {
+    for backend in BACKENDS {
+        let Some(t) = platform(backend).await else { continue };
+        let ctx = context(&t);
+        let first = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
+        assert!(first.succeeded());
+        let mut conn = t.db.pool.acquire().await.unwrap();
+        let before = load_snapshots(&mut conn, t.db.dialect).await.unwrap();
+        drop(conn);
+
+        let failing = RunContext { faults: Faults { fail_after_snapshots: Some(4) }, ..ctx.clone() };
+        let second = run_once(&failing, RunTrigger::Admin, Some(1), None).await.unwrap();
+        assert!(!second.succeeded());
+        assert!(second.error.as_deref().unwrap().contains("injected failure after 4"));
+
+        let mut conn = t.db.pool.acquire().await.unwrap();
+        let after = load_snapshots(&mut conn, t.db.dialect).await.unwrap();
+        assert_eq!(before, after, "snapshots must be the first run's, untouched");
+        let metric_runs: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT run_id FROM analytics_metric")
+            .fetch_all(&t.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(metric_runs, vec![first.run_id.unwrap()]);
+        let recorded = runs(&t).await;
+        assert_eq!(recorded[1].1, "admin");
+        assert_eq!(recorded[1].2, "failed");
+        assert!(recorded[1].3.as_deref().unwrap().contains("injected"));
+        let by: Option<i64> = sqlx::query_scalar("SELECT requested_by FROM analytics_run WHERE id = $1")
+            .bind(second.run_id.unwrap())
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(by, Some(1));
+        // The next run succeeds again.
+        assert!(run_once(&ctx, RunTrigger::Schedule, None, None).await.unwrap().succeeded());
+    }
+}
+
+#[tokio::test]
+async fn a_statement_timeout_fails_the_run_and_is_recorded() {
+    let Some(t) = platform(Backend::Postgres).await else { return };
+    let ctx = RunContext { statement_timeout: Duration::from_millis(200), ..context(&t) };
+    // Make the wallet query slow (a view that sleeps two seconds) so the timeout certainly fires.
+    sqlx::raw_sql(
+        "ALTER TABLE wallet_wallet RENAME TO wallet_wallet_real; \
+         CREATE VIEW wallet_wallet AS SELECT w.* FROM wallet_wallet_real w, (SELECT pg_sleep(2)) s",
+    )
+    .execute(&t.db.pool)
+    .await
+    .unwrap();
+    let outcome = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
+    assert!(!outcome.succeeded());
+    assert!(outcome.error.as_deref().unwrap().contains("statement timeout"), "{outcome:?}");
+    assert!(load_snapshots(&mut t.db.pool.acquire().await.unwrap(), t.db.dialect).await.unwrap().is_empty());
+    assert_eq!(runs(&t).await[0].2, "failed");
+}
+
+#[tokio::test]
+async fn an_expired_lease_of_a_crashed_instance_is_taken_over() {
+    for backend in BACKENDS {
+        let Some(t) = platform(backend).await else { continue };
+        let ctx = context(&t);
+        let expires = Utc::now() + chrono::Duration::seconds(2);
+        let at = match backend {
+            Backend::Sqlite => expires.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+            Backend::Postgres => expires.to_rfc3339(),
+        };
+        let insert = match backend {
+            Backend::Sqlite => "INSERT INTO analytics_lease (name, holder, expires_at) VALUES ('materializer', 'crashed', $1)",
+            Backend::Postgres => {
+                "INSERT INTO analytics_lease (name, holder, expires_at) VALUES ('materializer', 'crashed', CAST($1 AS timestamptz))"
+            }
+        };
+        sqlx::query(insert).bind(at).execute(&t.db.pool).await.unwrap();
+        // Within half a second the lease is still the crashed holder's.
+        assert!(run_once(&ctx, RunTrigger::Cli, None, Some(Duration::from_millis(500))).await.is_none());
+        let started = Instant::now();
+        let outcome = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
+        assert!(outcome.succeeded());
+        assert!(started.elapsed() >= Duration::from_millis(900), "took over before expiry");
+        let left: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM analytics_lease")
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "the lease is released after the run");
+    }
+}
+
+fn interval(row: &sqlx::any::AnyRow) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        parse_db_timestamp(&row.get::<String, _>(0)).unwrap(),
+        parse_db_timestamp(&row.get::<String, _>(1)).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn two_recompute_processes_never_overlap_and_both_succeed() {
+    for backend in BACKENDS {
+        let Some(t) = platform(backend).await else { continue };
+        let spawn = || {
+            Command::new(env!("CARGO_BIN_EXE_mafita-analytics"))
+                .args(["recompute", "--database-url", &t.url, "--windows", "1,7"])
+                .env_remove("ANALYTICS_DATABASE_URL")
+                .env("RUST_LOG", "warn")
+                .spawn()
+                .unwrap()
+        };
+        let (mut a, mut b) = (spawn(), spawn());
+        assert!(a.wait().unwrap().success());
+        assert!(b.wait().unwrap().success());
+        let sql = format!(
+            "SELECT {}, {} FROM analytics_run WHERE status = 'succeeded' ORDER BY started_at",
+            t.db.dialect.ts_text("started_at"),
+            t.db.dialect.ts_text("finished_at")
+        );
+        let rows = sqlx::query(&sql).fetch_all(&t.db.pool).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let (first, second) = (interval(&rows[0]), interval(&rows[1]));
+        assert!(first.1 <= second.0, "runs overlap: {first:?} and {second:?}");
+    }
+}
+
+#[tokio::test]
+async fn triggers_during_a_run_coalesce_into_one_follow_up() {
+    let t = platform(Backend::Sqlite).await.unwrap();
+    let materializer = Materializer::start(context(&t));
+    let tickets = [
+        materializer.request(RunTrigger::Admin, Some(1)).await,
+        materializer.request(RunTrigger::Admin, Some(1)).await,
+        materializer.request(RunTrigger::Schedule, None).await,
+    ];
+    assert!(tickets[2].coalesced);
+    let mut outcomes = Vec::new();
+    for ticket in tickets {
+        let run_id = ticket.started.await.unwrap();
+        let outcome = ticket.finished.await.unwrap();
+        assert_eq!(run_id, outcome.run_id);
+        assert!(outcome.succeeded());
+        outcomes.push(outcome.run_id.unwrap());
+    }
+    let recorded = runs(&t).await;
+    assert!(recorded.len() <= 2, "three requests made at most one follow-up run: {recorded:?}");
+    assert_eq!(outcomes[1], outcomes[2], "the later requests share one run");
+}
+
+#[tokio::test]
+async fn the_schedule_keeps_ticking_after_a_failed_run() {
+    let t = platform(Backend::Sqlite).await.unwrap();
+    assert_eq!(schedule_period("0 */5 * * * *").unwrap(), Some(Duration::from_secs(300)));
+    assert_eq!(schedule_period("").unwrap(), None);
+    assert!(schedule_period("every minute").unwrap_err().contains("ANALYTICS_SCHEDULE"));
+    // Break the platform: every run fails until the table is back.
+    sqlx::query("ALTER TABLE rewards_bonus RENAME TO rewards_bonus_away").execute(&t.db.pool).await.unwrap();
+    let materializer = Materializer::start(context(&t));
+    let mut scheduler = start_scheduler(materializer, "*/1 * * * * *").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !runs(&t).await.iter().any(|r| r.2 == "failed") {
+        assert!(Instant::now() < deadline, "no scheduled run failed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sqlx::query("ALTER TABLE rewards_bonus_away RENAME TO rewards_bonus").execute(&t.db.pool).await.unwrap();
+    while !runs(&t).await.iter().any(|r| r.2 == "succeeded") {
+        assert!(Instant::now() < deadline, "the schedule stopped after a failure");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    scheduler.shutdown().await.unwrap();
+    let recorded = runs(&t).await;
+    assert!(recorded.iter().all(|r| r.1 == "schedule"));
+    let failed = recorded.iter().find(|r| r.2 == "failed").unwrap();
+    assert!(failed.3.as_deref().unwrap().contains("rewards_bonus"), "{failed:?}");
+}
+
+#[tokio::test]
+async fn verify_agrees_after_a_run_and_lists_fields_changed_in_place() {
+    for backend in BACKENDS {
+        let Some(t) = platform(backend).await else { continue };
+        let ctx = context(&t);
+        assert!(matches!(
+            verify(&ctx).await,
+            Err(mafita_analytics::materializer::verify::VerifyError::Empty)
+        ));
+        run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
+        let (checked, mismatches) = verify(&ctx).await.unwrap();
+        assert_eq!((checked, mismatches.len()), (18, 0), "{mismatches:?}");
+        // A transaction inside every window turns from failed to success after the run.
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM wallet_wallettransaction WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1",
+        )
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE wallet_wallettransaction SET status = 'success' WHERE id = $1")
+            .bind(id)
+            .execute(&t.db.pool)
+            .await
+            .unwrap();
+        let (_, mismatches) = verify(&ctx).await.unwrap();
+        assert!(
+            mismatches
+                .iter()
+                .any(|m| m.endpoint == "dashboard/overview/" && m.field == "successful_transactions"),
+            "{mismatches:?}"
+        );
+        let cli = Command::new(env!("CARGO_BIN_EXE_mafita-analytics"))
+            .args(["verify", "--database-url", &t.url, "--windows", "1,7,30"])
+            .output()
+            .unwrap();
+        assert!(!cli.status.success());
+        assert!(String::from_utf8_lossy(&cli.stdout).contains("successful_transactions"));
+    }
+}
+
+#[tokio::test]
+async fn create_indexes_is_idempotent_and_migrate_touches_only_summary_tables() {
+    for backend in BACKENDS {
+        let Some(t) = fresh(backend, "").await else { continue };
+        mafita_analytics::db::create_platform_tables(&t.db).await.unwrap();
+        let tables = |t: &TestDb| {
+            let sql = match backend {
+                Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                Backend::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+            };
+            let pool = t.db.pool.clone();
+            async move { sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap() }
+        };
+        let platform_tables = tables(&t).await;
+        migrate(&t.db).await.unwrap();
+        migrate(&t.db).await.unwrap();
+        let after: Vec<String> =
+            tables(&t).await.into_iter().filter(|n| !platform_tables.contains(n)).collect();
+        assert!(after.iter().all(|n| n.starts_with("analytics_") || n == "_sqlx_migrations"), "{after:?}");
+        let first = create_indexes(&t.db).await.unwrap();
+        assert_eq!(first.len(), INDEXES.len());
+        assert!(first.iter().all(|r| r.created));
+        let second = create_indexes(&t.db).await.unwrap();
+        assert!(second.iter().all(|r| !r.created));
+    }
+}
