@@ -142,7 +142,10 @@ async fn execute(
     lost: &AtomicBool,
 ) -> Result<(), RunError> {
     let now = Utc::now();
+    let read_started = std::time::Instant::now();
     let snapshots = read_platform(ctx, now).await?;
+    // How long the platform read transaction was open: the cost a run imposes on the platform.
+    tracing::info!(run_id, read_ms = read_started.elapsed().as_millis() as u64, "platform snapshot read");
     if lost.load(Ordering::SeqCst) {
         return Err(RunError::LeaseLost);
     }
