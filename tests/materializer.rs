@@ -12,7 +12,7 @@ use mafita_analytics::db::parse_db_timestamp;
 use mafita_analytics::materializer::flatten::scalars;
 use mafita_analytics::materializer::indexes::{create_indexes, INDEXES};
 use mafita_analytics::materializer::schedule::{schedule_period, start_scheduler};
-use mafita_analytics::materializer::store::{load_snapshots, migrate};
+use mafita_analytics::materializer::store::{insert_run, load_snapshots, migrate};
 use mafita_analytics::materializer::verify::verify;
 use mafita_analytics::materializer::{run_once, Faults, Materializer, RunContext, RunTrigger};
 use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
@@ -207,6 +207,13 @@ async fn an_expired_lease_of_a_crashed_instance_is_taken_over() {
             }
         };
         sqlx::query(insert).bind(at).execute(&t.db.pool).await.unwrap();
+        // The crashed instance's run row was left `running`.
+        let mut conn = t.db.pool.acquire().await.unwrap();
+        let crashed_run =
+            insert_run(&mut conn, t.db.dialect, RunTrigger::Schedule, None, &[1], "crashed", Utc::now())
+                .await
+                .unwrap();
+        drop(conn);
         // Within half a second the lease is still the crashed holder's.
         assert!(run_once(&ctx, RunTrigger::Cli, None, Some(Duration::from_millis(500))).await.is_none());
         let started = Instant::now();
@@ -218,6 +225,10 @@ async fn an_expired_lease_of_a_crashed_instance_is_taken_over() {
             .await
             .unwrap();
         assert_eq!(left, 0, "the lease is released after the run");
+        let recorded = runs(&t).await;
+        let abandoned = recorded.iter().find(|r| r.0 == crashed_run).unwrap();
+        assert_eq!(abandoned.2, "failed");
+        assert!(abandoned.3.as_deref().unwrap().starts_with("abandoned"), "{abandoned:?}");
     }
 }
 

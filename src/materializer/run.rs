@@ -11,7 +11,7 @@ use sqlx::Connection;
 use tokio::sync::oneshot;
 
 use super::lease;
-use super::store::{finish_run, insert_run, write_results, Snapshot, WriteError};
+use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
 use super::{RunContext, RunTrigger};
 use crate::db::Dialect;
 use crate::metrics::{compute, Endpoint, MetricError, Source, TxFilter, Window};
@@ -99,6 +99,10 @@ async fn run_recorded(
     let windows = ctx.windows.clone();
     let recorded = async {
         let mut conn = ctx.summary.pool.acquire().await?;
+        let abandoned = abandon_unfinished_runs(&mut conn, ctx.summary.dialect).await?;
+        if abandoned > 0 {
+            tracing::warn!(abandoned, "marked runs of a stopped instance as failed");
+        }
         insert_run(&mut conn, ctx.summary.dialect, trigger, requested_by, &windows, &ctx.instance, started)
             .await
     }

@@ -80,6 +80,18 @@ pub async fn insert_run(
     q.fetch_one(conn).await?.try_get::<i64, _>(0)
 }
 
+/// Marks runs still `running` as failed. Called by the lease holder before it starts: only the
+/// holder runs, so any other `running` row belongs to an instance that died mid-run.
+pub async fn abandon_unfinished_runs(conn: &mut AnyConnection, dialect: Dialect) -> Result<u64, sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    let at = q.ts(Utc::now());
+    let why = q.text("abandoned: its instance stopped before the run finished (nothing was stored)");
+    q.push(&format!(
+        "UPDATE analytics_run SET status = 'failed', finished_at = {at}, error = {why} WHERE status = 'running'"
+    ));
+    Ok(q.execute(conn).await?.rows_affected())
+}
+
 /// Marks a run finished with `status` (`succeeded` or `failed`) and its error, if any.
 pub async fn finish_run(
     conn: &mut AnyConnection,
