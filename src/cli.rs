@@ -1,17 +1,24 @@
 //! The command line: one subcommand per task an operator or developer runs.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::config::{parse_windows, MaterializerArgs, MetricArgs, PlatformDb};
+use crate::api::auth::{mint_token, TokenVerifier, UserCache};
+use crate::api::ondemand::OnDemand;
+use crate::api::snapshots::SnapshotCache;
+use crate::api::{shutdown_signal, spawn_reloader, AppState, Application};
+use crate::config::{parse_windows, AuthArgs, MaterializerArgs, MetricArgs, PlatformDb, ServeArgs};
 use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
+use crate::materializer::schedule::{refresh_if_stale, schedule_period, start_scheduler};
 use crate::materializer::store::migrate;
 use crate::materializer::verify::verify;
+use crate::materializer::Materializer;
 use crate::materializer::{instance_name, run_once, Faults, RunContext, RunTrigger};
 use crate::metrics::{compute, Endpoint, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
@@ -40,6 +47,40 @@ pub enum Command {
     Verify(SummaryArgs),
     /// Create the platform indexes the metric queries need (idempotent; reports each).
     CreateIndexes(PlatformOnlyArgs),
+    /// Serve the API (and run the scheduler unless --no-scheduler).
+    Serve(Box<ServeCommand>),
+    /// Mint a SimpleJWT-compatible access token with the configured key.
+    Token(TokenArgs),
+}
+
+/// Arguments of `serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    common: SummaryArgs,
+    #[command(flatten)]
+    auth: AuthArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// Arguments of `token`.
+#[derive(clap::Args, Debug)]
+pub struct TokenArgs {
+    /// Platform database, needed only to look up --email.
+    #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// The user's id.
+    #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+    user_id: Option<i64>,
+    /// The user's email (looked up in the platform database).
+    #[arg(long)]
+    email: Option<String>,
+    /// Lifetime, e.g. 1h, 30m.
+    #[arg(long, default_value = "1h", value_parser = crate::config::duration("--ttl"))]
+    ttl: std::time::Duration,
 }
 
 /// Arguments of commands that use both databases.
@@ -121,6 +162,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Recompute(args) => run_recompute(args).await,
+        Command::Serve(args) => run_serve(*args).await,
+        Command::Token(args) => run_token(args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::CreateIndexes(args) => {
             let url = args.db.database_url.as_str();
@@ -288,5 +331,103 @@ async fn run_compute(args: ComputeArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!("{:<20} {:>8.1} ms", "total", total.elapsed().as_secs_f64() * 1000.0);
+    Ok(())
+}
+
+/// Builds the token verifier from the settings, naming the variable that is missing or wrong.
+pub fn verifier(auth: &AuthArgs) -> anyhow::Result<TokenVerifier> {
+    Ok(match auth.jwt_algorithm {
+        jsonwebtoken::Algorithm::RS256 => {
+            let pem = auth.jwt_public_key.as_ref().filter(|k| !k.0.is_empty()).ok_or_else(|| {
+                anyhow::anyhow!("ANALYTICS_JWT_PUBLIC_KEY must be set when ANALYTICS_JWT_ALGORITHM=RS256")
+            })?;
+            TokenVerifier::rs256(&pem.0, &auth.user_id_claim).map_err(anyhow::Error::msg)?
+        }
+        _ => TokenVerifier::hs256(&auth.hs256_secret().map_err(anyhow::Error::msg)?.0, &auth.user_id_claim),
+    })
+}
+
+/// Everything `serve` (and `demo`) needs, assembled and with snapshots loaded.
+pub async fn build_state(
+    ctx: RunContext,
+    auth: &AuthArgs,
+    serve: &ServeArgs,
+    schedule: Option<String>,
+) -> anyhow::Result<Arc<AppState>> {
+    let state = Arc::new(AppState {
+        platform: ctx.platform.clone(),
+        summary: ctx.summary.clone(),
+        settings: ctx.settings.clone(),
+        windows: ctx.windows.clone(),
+        schedule,
+        snapshots: SnapshotCache::default(),
+        ondemand: OnDemand::new(serve.cache_ttl, serve.cache_max_entries),
+        verifier: verifier(auth)?,
+        users: UserCache::new(auth.auth_cache_ttl),
+        materializer: Materializer::start(ctx),
+        prom: crate::api::prom::Registry::default(),
+    });
+    // Load before accepting connections: the first answer for a common window is a snapshot.
+    if let Err(e) = state.snapshots.refresh(&state.summary).await {
+        tracing::warn!(error = %e, "no snapshots loaded at start-up; answering on demand until a run lands");
+    }
+    Ok(state)
+}
+
+async fn run_serve(args: ServeCommand) -> anyhow::Result<()> {
+    let ctx = run_context(&args.common).await?;
+    require_summary_tables(&ctx).await?;
+    let expr = args.common.materializer.schedule.clone();
+    let period = schedule_period(&expr).map_err(anyhow::Error::msg)?;
+    let scheduled = !args.serve.no_scheduler && period.is_some();
+    let state = build_state(ctx, &args.auth, &args.serve, scheduled.then(|| expr.clone())).await?;
+    let mut scheduler = None;
+    if scheduled {
+        refresh_if_stale(&state.materializer, period).await;
+        scheduler = Some(
+            start_scheduler(state.materializer.clone(), &expr)
+                .await
+                .context("starting the scheduler failed")?,
+        );
+    }
+    spawn_reloader(state.clone(), args.serve.reload_interval);
+    let app = Application::bind(args.serve.bind, state, &args.serve.cors_origins)
+        .await
+        .with_context(|| format!("cannot listen on {} (ANALYTICS_BIND / --bind)", args.serve.bind))?;
+    tracing::info!(addr = %app.local_addr()?, scheduler = scheduled, "serving");
+    app.serve(shutdown_signal()).await?;
+    if let Some(mut s) = scheduler {
+        let _ = s.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
+    let secret = args.auth.hs256_secret().map_err(anyhow::Error::msg)?;
+    let user_id = match (args.user_id, &args.email) {
+        (Some(id), _) => id,
+        (None, Some(email)) => {
+            let url = args.database_url.as_deref().context("DATABASE_URL must be set to look up --email")?;
+            let db = Db::connect(ConnectSpec {
+                url,
+                setting: "DATABASE_URL",
+                max_connections: 1,
+                create_sqlite: false,
+            })
+            .await?;
+            let mut q = crate::db::Sql::new(db.dialect);
+            let p = q.text(email.as_str());
+            q.push(&format!("SELECT id FROM accounts_user WHERE email = {p}"));
+            let mut conn = db.pool.acquire().await?;
+            let rows = q.fetch_all(&mut conn).await?;
+            let row = rows.first().with_context(|| format!("no user has the email {email:?}"))?;
+            sqlx::Row::try_get::<i64, _>(row, 0)?
+        }
+        (None, None) => anyhow::bail!("give --user-id or --email"),
+    };
+    println!(
+        "{}",
+        mint_token(&secret.0, &args.auth.user_id_claim, user_id, args.ttl).map_err(anyhow::Error::msg)?
+    );
     Ok(())
 }

@@ -184,3 +184,87 @@ mod materializer_tests {
         assert!(p("0s").unwrap_err().contains("ANALYTICS_LEASE_TTL"));
     }
 }
+
+/// A secret that never prints: `Debug` shows `***`, so it cannot leak into logs.
+#[derive(Clone, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "(unset)" } else { "***" })
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// Token verification settings (Django SimpleJWT compatible).
+#[derive(Args, Clone, Debug)]
+pub struct AuthArgs {
+    /// HS256 signing key; falls back to DJANGO_SECRET_KEY, SimpleJWT's default.
+    #[arg(long, env = "ANALYTICS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Django's SECRET_KEY (used when ANALYTICS_JWT_SECRET is unset).
+    #[arg(long, env = "DJANGO_SECRET_KEY", hide_env_values = true)]
+    pub django_secret_key: Option<Secret>,
+    /// HS256 (default) or RS256.
+    #[arg(long, env = "ANALYTICS_JWT_ALGORITHM", default_value = "HS256", value_parser = parse_algorithm)]
+    pub jwt_algorithm: jsonwebtoken::Algorithm,
+    /// PEM public key for RS256.
+    #[arg(long, env = "ANALYTICS_JWT_PUBLIC_KEY", hide_env_values = true)]
+    pub jwt_public_key: Option<Secret>,
+    /// The claim carrying the user id (SimpleJWT's USER_ID_CLAIM).
+    #[arg(long, env = "ANALYTICS_USER_ID_CLAIM", default_value = "user_id")]
+    pub user_id_claim: String,
+    /// How long a user's active/staff flags may be reused without asking the database.
+    #[arg(long, env = "ANALYTICS_AUTH_CACHE_TTL", default_value = "30s", value_parser = duration("ANALYTICS_AUTH_CACHE_TTL"))]
+    pub auth_cache_ttl: std::time::Duration,
+}
+
+impl AuthArgs {
+    /// The HS256 key in force, naming the variables when none is set.
+    pub fn hs256_secret(&self) -> Result<Secret, String> {
+        self.jwt_secret
+            .clone()
+            .or_else(|| self.django_secret_key.clone())
+            .filter(|s| !s.0.is_empty())
+            .ok_or_else(|| {
+                "ANALYTICS_JWT_SECRET (or DJANGO_SECRET_KEY) must be set to verify tokens".to_string()
+            })
+    }
+}
+
+fn parse_algorithm(value: &str) -> Result<jsonwebtoken::Algorithm, String> {
+    match value.trim().to_ascii_uppercase().as_str() {
+        "HS256" => Ok(jsonwebtoken::Algorithm::HS256),
+        "RS256" => Ok(jsonwebtoken::Algorithm::RS256),
+        _ => Err(format!("ANALYTICS_JWT_ALGORITHM must be HS256 or RS256 (got {value:?})")),
+    }
+}
+
+/// HTTP serving settings.
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Listen address.
+    #[arg(long, env = "ANALYTICS_BIND", default_value = "0.0.0.0:8000")]
+    pub bind: std::net::SocketAddr,
+    /// Serve only: no scheduled runs in this instance (extra API replicas).
+    #[arg(long)]
+    pub no_scheduler: bool,
+    /// How often stored snapshots are checked for a newer run.
+    #[arg(long, env = "ANALYTICS_RELOAD_INTERVAL", default_value = "5s", value_parser = duration("ANALYTICS_RELOAD_INTERVAL"))]
+    pub reload_interval: std::time::Duration,
+    /// How long an on-demand answer is reused.
+    #[arg(long, env = "ANALYTICS_CACHE_TTL", default_value = "300s", value_parser = duration("ANALYTICS_CACHE_TTL"))]
+    pub cache_ttl: std::time::Duration,
+    /// Most on-demand answers kept.
+    #[arg(long, env = "ANALYTICS_CACHE_MAX_ENTRIES", default_value_t = 1000)]
+    pub cache_max_entries: u64,
+    /// Origins allowed by CORS (comma-separated, e.g. https://admin.mafitapay.com).
+    #[arg(long, env = "ANALYTICS_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+}

@@ -1,0 +1,100 @@
+//! Every HTTP error in one place: DRF-style `{"detail": …}` bodies with the right status, and
+//! nothing internal (SQL, stack, secret) ever in a response — internal errors are logged.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: a parameter is malformed or out of range; the message names it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no credentials.
+    #[error("Authentication credentials were not provided.")]
+    NotAuthenticated,
+    /// 401: a token that is malformed, badly signed, expired, of the wrong type…
+    #[error("{0}")]
+    InvalidToken(String),
+    /// 401: the token's user does not exist or is inactive.
+    #[error("{detail}")]
+    UserRejected {
+        /// Message.
+        detail: &'static str,
+        /// SimpleJWT's code.
+        code: &'static str,
+    },
+    /// 403: authenticated but not staff.
+    #[error("You do not have permission to perform this action.")]
+    Forbidden,
+    /// 404.
+    #[error("Not found.")]
+    NotFound,
+    /// 405.
+    #[error("Method \"{0}\" not allowed.")]
+    MethodNotAllowed(String),
+    /// 503: nothing can be served right now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: logged with its cause, shown bare.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotAuthenticated | ApiError::InvalidToken(_) | ApiError::UserRejected { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            ApiError::InvalidToken(detail) => json!({ "detail": detail, "code": "token_not_valid" }),
+            ApiError::UserRejected { detail, code } => json!({ "detail": detail, "code": code }),
+            ApiError::Internal(cause) => {
+                tracing::error!(cause = %cause, "internal error");
+                json!({ "detail": "A server error occurred." })
+            }
+            other => json!({ "detail": other.to_string() }),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
+        }
+        response
+    }
+}
+
+impl From<crate::metrics::WindowError> for ApiError {
+    fn from(e: crate::metrics::WindowError) -> Self {
+        ApiError::BadRequest(e.0)
+    }
+}
+
+/// A database failure while answering: 503 when the database cannot be reached (so the
+/// dashboard shows "temporarily unavailable"), 500 for anything else.
+pub fn database_error(e: &sqlx::Error) -> ApiError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            ApiError::Unavailable(
+                "Analytics are temporarily unavailable: the platform database cannot be reached.".into(),
+            )
+        }
+        other => ApiError::Internal(crate::materializer::run::error_chain(other)),
+    }
+}

@@ -1,0 +1,145 @@
+//! The dashboard endpoints and the export: snapshot when the window is a common one, else
+//! computed on demand.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::Utc;
+
+use super::auth::StaffUser;
+use super::error::{database_error, ApiError};
+use super::params::Params;
+use super::response::{Prepared, Source};
+use super::AppState;
+use crate::metrics::export::{export_filename, export_transactions, export_users, ExportRows};
+use crate::metrics::report::{report, ReportRequest};
+use crate::metrics::{Endpoint, MetricError, Source as MetricSource, TxFilter, WindowKind};
+use crate::time::local_date;
+
+/// Answers one of the six JSON endpoints.
+#[tracing::instrument(skip_all, fields(endpoint = endpoint.name(), user = user.id))]
+pub async fn dashboard(
+    endpoint: Endpoint,
+    state: Arc<AppState>,
+    user: StaffUser,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let window = params.window(Utc::now(), state.settings.tz)?;
+    let filter = if endpoint == Endpoint::Transactions { params.tx_filter()? } else { TxFilter::default() };
+    if let (WindowKind::Rolling { days }, true) = (window.kind, filter == TxFilter::default()) {
+        if let Some(snapshot) = state.snapshots.get(endpoint, days) {
+            state.prom.cache("snapshot");
+            return Ok(snapshot.prepared.respond(&headers));
+        }
+    }
+    let (answer, hit) =
+        state.ondemand.get(&state.platform, &state.settings, endpoint, &window, &filter).await?;
+    state.prom.cache(if hit { "hit" } else { "miss" });
+    Ok(answer.respond(&headers))
+}
+
+/// The axum handler for an endpoint (one per route).
+pub fn route(endpoint: Endpoint) -> axum::routing::MethodRouter<Arc<AppState>> {
+    axum::routing::get(
+        move |State(state): State<Arc<AppState>>,
+              user: StaffUser,
+              Query(pairs): Query<Vec<(String, String)>>,
+              headers: HeaderMap| async move {
+            dashboard(endpoint, state, user, Params::new(pairs), headers).await
+        },
+    )
+}
+
+/// Most rows an export returns.
+const EXPORT_LIMIT: i64 = 1000;
+
+/// `reports/export/`: raw rows (`type=`) or the metric report (`report_type=`), JSON or CSV.
+#[tracing::instrument(skip_all, fields(user = user.id))]
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    user: StaffUser,
+    Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(pairs);
+    if params.has("type") && params.has("report_type") {
+        return Err(ApiError::BadRequest(
+            "type (raw rows) and report_type (metric report) cannot be combined; send one of them".into(),
+        ));
+    }
+    let format = params.get("format").unwrap_or("json");
+    if format != "json" && format != "csv" {
+        return Err(ApiError::BadRequest(format!("format must be json or csv (got {format:?})")));
+    }
+    let now = Utc::now();
+    let tz = state.settings.tz;
+    let failed = |e: MetricError| match e {
+        MetricError::Database(db) => database_error(&db),
+    };
+    let csv_failed = |e: csv::Error| ApiError::Internal(e.to_string());
+    let mut conn = state.platform.pool.acquire().await.map_err(|e| database_error(&e))?;
+    let mut src = MetricSource::new(&mut conn, state.platform.dialect, &state.settings);
+    let (body, filename) = if let Some(report_type) = params.get("report_type") {
+        let request = ReportRequest::parse(
+            now,
+            tz,
+            report_type,
+            params.get("metrics"),
+            params.get("days"),
+            params.get("date_from"),
+            params.get("date_to"),
+        )?;
+        let filename = request.filename(format);
+        let out = report(&mut src, now, request).await.map_err(failed)?;
+        let body = if format == "csv" {
+            out.to_csv().map_err(csv_failed)?
+        } else {
+            out.to_json().to_string().into_bytes()
+        };
+        (body, filename)
+    } else {
+        let kind = params.get("type").unwrap_or("transactions");
+        let limit = match params.get("limit") {
+            None => EXPORT_LIMIT,
+            Some(v) => {
+                v.trim().parse::<i64>().ok().filter(|n| (1..=EXPORT_LIMIT).contains(n)).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "limit must be an integer from 1 to {EXPORT_LIMIT} (got {v:?})"
+                    ))
+                })?
+            }
+        };
+        let window = params.window(now, tz)?;
+        let body = match kind {
+            "transactions" => {
+                let rows = export_transactions(&mut src, &window, limit).await.map_err(failed)?;
+                if format == "csv" {
+                    rows.to_csv().map_err(csv_failed)?
+                } else {
+                    rows.to_json().to_string().into_bytes()
+                }
+            }
+            "users" => {
+                let rows = export_users(&mut src, &window, limit).await.map_err(failed)?;
+                if format == "csv" {
+                    rows.to_csv().map_err(csv_failed)?
+                } else {
+                    rows.to_json().to_string().into_bytes()
+                }
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "type must be transactions or users (got {other:?})"
+                )))
+            }
+        };
+        (body, export_filename(kind, local_date(tz, now), format))
+    };
+    let content_type = if format == "csv" { "text/csv; charset=utf-8" } else { "application/json" };
+    let mut prepared = Prepared::new(body, None, content_type, Source::Computed);
+    prepared.disposition = Some(format!("attachment; filename=\"{filename}\""));
+    Ok(prepared.respond(&headers))
+}

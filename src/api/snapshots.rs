@@ -1,0 +1,92 @@
+//! The in-memory copy of the latest run's snapshots, as ready-to-send bytes, refreshed from the
+//! summary database when a newer run lands. A snapshot answer costs no database round trip,
+//! no serialisation and no compression.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::response::{Prepared, Source};
+use crate::db::{Db, Sql};
+use crate::materializer::store::load_snapshots;
+use crate::metrics::Endpoint;
+
+/// One loaded snapshot.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The answer.
+    pub prepared: Prepared,
+    /// The run's `now`.
+    pub computed_at: DateTime<Utc>,
+    /// The run id.
+    pub run_id: i64,
+}
+
+/// Loaded snapshots by (endpoint, window days).
+pub type SnapshotMap = HashMap<(Endpoint, i64), Arc<Loaded>>;
+
+/// The latest snapshots by (endpoint, window days).
+#[derive(Default)]
+pub struct SnapshotCache {
+    current: RwLock<Arc<SnapshotMap>>,
+    newest_run: RwLock<Option<i64>>,
+}
+
+impl SnapshotCache {
+    /// The snapshot for `endpoint` over `days`, if one is loaded.
+    pub fn get(&self, endpoint: Endpoint, days: i64) -> Option<Arc<Loaded>> {
+        self.current.read().expect("not poisoned").get(&(endpoint, days)).cloned()
+    }
+
+    /// Every loaded snapshot.
+    pub fn all(&self) -> Arc<SnapshotMap> {
+        self.current.read().expect("not poisoned").clone()
+    }
+
+    /// Whether anything is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.current.read().expect("not poisoned").is_empty()
+    }
+
+    /// Reloads when the summary database holds a newer run than the one in memory; returns
+    /// whether anything changed.
+    pub async fn refresh(&self, summary: &Db) -> Result<bool, sqlx::Error> {
+        let mut conn = summary.pool.acquire().await?;
+        let mut q = Sql::new(summary.dialect);
+        q.push("SELECT CAST(COALESCE(MAX(run_id), 0) AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM analytics_snapshot");
+        let row = q.fetch_one(&mut conn).await?;
+        let marker: i64 = row.try_get::<i64, _>(0)? * 1_000_000 + row.try_get::<i64, _>(1)?;
+        if *self.newest_run.read().expect("not poisoned") == Some(marker) {
+            return Ok(false);
+        }
+        let stored = load_snapshots(&mut conn, summary.dialect).await?;
+        drop(conn);
+        // Compressing is CPU work: keep it off the async workers.
+        let map = tokio::task::spawn_blocking(move || {
+            stored
+                .into_iter()
+                .filter_map(|s| {
+                    let endpoint = Endpoint::parse(&s.endpoint)?;
+                    let prepared = Prepared::new(
+                        s.body.into_bytes(),
+                        Some(s.etag),
+                        "application/json",
+                        Source::Snapshot,
+                    );
+                    Some((
+                        (endpoint, s.window_days),
+                        Arc::new(Loaded { prepared, computed_at: s.computed_at, run_id: s.run_id }),
+                    ))
+                })
+                .collect::<HashMap<_, _>>()
+        })
+        .await
+        .expect("compression does not panic");
+        tracing::info!(snapshots = map.len(), "loaded snapshots");
+        *self.current.write().expect("not poisoned") = Arc::new(map);
+        *self.newest_run.write().expect("not poisoned") = Some(marker);
+        Ok(true)
+    }
+}

@@ -1,0 +1,505 @@
+//! The HTTP API through a real server on a random port, over SQLite and PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use common::{fresh, Backend, TestDb};
+use mafita_analytics::api::auth::{mint_token, TokenVerifier, UserCache};
+use mafita_analytics::api::ondemand::OnDemand;
+use mafita_analytics::api::prom::Registry;
+use mafita_analytics::api::snapshots::SnapshotCache;
+use mafita_analytics::api::{AppState, Application};
+use mafita_analytics::materializer::store::migrate;
+use mafita_analytics::materializer::{run_once, Faults, Materializer, RunContext, RunTrigger};
+use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
+use mafita_analytics::seed::{seed, SeedOptions};
+use reqwest::header::{
+    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, ETAG,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const SECRET: &str = "test-signing-key-not-a-real-one";
+const WINDOWS: [i64; 2] = [7, 30];
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    state: Arc<AppState>,
+    db: TestDb,
+}
+
+impl App {
+    fn token(&self, user_id: i64) -> String {
+        mint_token(SECRET, "user_id", user_id, Duration::from_secs(3600)).unwrap()
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header(AUTHORIZATION, format!("Bearer {t}"));
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn staff_get(&self, path: &str) -> reqwest::Response {
+        self.get(path, Some(&self.token(1))).await
+    }
+}
+
+/// A seeded platform (user 1 is staff; user 2 is not), one materializer run, and the server
+/// on 127.0.0.1:0.
+async fn spawn_app(backend: Backend) -> Option<App> {
+    let db = fresh(backend, "").await?;
+    let options = SeedOptions {
+        users: 120,
+        days: 40,
+        seed: 5,
+        tx_per_user: 8,
+        until: Utc::now() - chrono::Duration::minutes(1),
+        progress: false,
+    };
+    seed(&db.db, &db.url, &options).await.unwrap();
+    migrate(&db.db).await.unwrap();
+    let ctx = RunContext {
+        platform: db.db.clone(),
+        summary: db.db.clone(),
+        settings: MetricSettings::default(),
+        windows: WINDOWS.to_vec(),
+        daily_window: 30,
+        lease_ttl: Duration::from_secs(60),
+        statement_timeout: Duration::from_secs(60),
+        instance: mafita_analytics::materializer::instance_name(),
+        faults: Faults::default(),
+    };
+    assert!(run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().succeeded());
+    let state = Arc::new(AppState {
+        platform: db.db.clone(),
+        summary: db.db.clone(),
+        settings: MetricSettings::default(),
+        windows: WINDOWS.to_vec(),
+        schedule: None,
+        snapshots: SnapshotCache::default(),
+        ondemand: OnDemand::new(Duration::from_secs(300), 1000),
+        verifier: TokenVerifier::hs256(SECRET, "user_id"),
+        users: UserCache::new(Duration::from_secs(30)),
+        materializer: Materializer::start(ctx),
+        prom: Registry::default(),
+    });
+    state.snapshots.refresh(&state.summary).await.unwrap();
+    let app =
+        Application::bind("127.0.0.1:0".parse().unwrap(), state.clone(), "https://admin.mafitapay.test")
+            .await
+            .unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    tokio::spawn(app.serve(std::future::pending()));
+    Some(App { base, client: reqwest::Client::new(), state, db })
+}
+
+async fn direct(app: &App, endpoint: Endpoint, window: &Window) -> Value {
+    let mut conn = app.db.db.pool.acquire().await.unwrap();
+    let mut src = Source::new(&mut conn, app.db.db.dialect, &app.state.settings);
+    compute(&mut src, endpoint, window, &TxFilter::default()).await.unwrap()
+}
+
+fn without_generated_at(mut v: Value) -> Value {
+    v.as_object_mut().unwrap().remove("generated_at");
+    v
+}
+
+#[tokio::test]
+async fn every_endpoint_serves_the_metric_payload_from_snapshot_and_on_demand() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app(backend).await else { continue };
+        for endpoint in Endpoint::ALL {
+            // A common window: the stored snapshot, byte for byte.
+            let res = app.staff_get(&format!("/api/analytics/{}?days=7", endpoint.path())).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()["x-analytics-source"], "snapshot");
+            assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
+            let body: Value = res.json().await.unwrap();
+            let computed_at: chrono::DateTime<Utc> = body["generated_at"].as_str().unwrap().parse().unwrap();
+            let window = Window::rolling(computed_at, app.state.settings.tz, 7).unwrap();
+            assert_eq!(body, direct(&app, endpoint, &window).await, "{endpoint:?}");
+
+            // An uncommon window, without the trailing slash: computed on demand.
+            let path = endpoint.path().trim_end_matches('/');
+            let res = app.staff_get(&format!("/api/analytics/{path}?days=45")).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()["x-analytics-source"], "computed");
+            let body: Value = res.json().await.unwrap();
+            let now: chrono::DateTime<Utc> = body["generated_at"].as_str().unwrap().parse().unwrap();
+            let window = Window::rolling(now, app.state.settings.tz, 45).unwrap();
+            assert_eq!(
+                without_generated_at(body),
+                without_generated_at(direct(&app, endpoint, &window).await)
+            );
+        }
+        // The dashboard's "last 30 days" buttons hit the snapshot.
+        let today = chrono::Utc::now().with_timezone(&chrono_tz::Africa::Lagos).date_naive();
+        let from = today - chrono::Duration::days(30);
+        let res = app.staff_get(&format!("/api/analytics/revenue/?date_from={from}&date_to={today}")).await;
+        assert_eq!(res.headers()["x-analytics-source"], "snapshot");
+    }
+}
+
+#[tokio::test]
+async fn authentication_follows_simplejwt_and_drf() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let path = "/api/analytics/kpis/?days=7";
+    let res = app.get(path, None).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({ "detail": "Authentication credentials were not provided." })
+    );
+
+    let sign = |claims: Value, key: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        )
+        .unwrap()
+    };
+    let exp = Utc::now().timestamp() + 600;
+    let invalid = [
+        "garbage".to_string(),
+        sign(json!({ "token_type": "access", "exp": exp, "user_id": 1 }), "another-key"),
+        sign(json!({ "token_type": "access", "exp": Utc::now().timestamp() - 120, "user_id": 1 }), SECRET),
+        sign(json!({ "token_type": "refresh", "exp": exp, "user_id": 1 }), SECRET),
+        sign(json!({ "token_type": "access", "user_id": 1 }), SECRET),
+        sign(json!({ "token_type": "access", "exp": exp }), SECRET),
+        // alg: none, unsigned
+        {
+            use base64_like::encode;
+            format!(
+                "{}.{}.",
+                encode(r#"{"alg":"none","typ":"JWT"}"#),
+                encode(&json!({ "token_type": "access", "exp": exp, "user_id": 1 }).to_string())
+            )
+        },
+    ];
+    for token in &invalid {
+        let res = app.get(path, Some(token)).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{token}");
+        assert!(res.headers().contains_key("www-authenticate"));
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "token_not_valid", "{token}: {body}");
+    }
+    // Unknown user → 401; a user that is not staff → 403.
+    let res = app.get(path, Some(&app.token(999_999))).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "user_not_found");
+    let res = app.get(path, Some(&app.token(2))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({ "detail": "You do not have permission to perform this action." })
+    );
+    // user_id as a numeric string works.
+    let string_id = sign(json!({ "token_type": "access", "exp": exp, "user_id": "1" }), SECRET);
+    assert_eq!(app.get(path, Some(&string_id)).await.status(), StatusCode::OK);
+    // An inactive staff user → 401 (user 3 is made staff and inactive; never seen before, so not cached).
+    sqlx::query("UPDATE accounts_user SET is_staff = TRUE, is_active = FALSE WHERE id = 3")
+        .execute(&app.db.db.pool)
+        .await
+        .unwrap();
+    let res = app.get(path, Some(&app.token(3))).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "user_inactive");
+}
+
+/// A tiny base64url encoder for the hand-made `alg: none` token.
+mod base64_like {
+    pub fn encode(text: &str) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = text.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn rs256_tokens_verify_with_the_configured_public_key() {
+    let public = include_str!("fixtures/rs256_public.pem");
+    let private = include_str!("fixtures/rs256_private_test_only.pem");
+    let verifier = TokenVerifier::rs256(public, "user_id").unwrap();
+    let claims = json!({ "token_type": "access", "exp": Utc::now().timestamp() + 60, "user_id": 7 });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(private.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(verifier.verify(&token).unwrap(), 7);
+    // An HS256 token signed with the public key text is refused (algorithm confusion).
+    let confused = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(public.as_bytes()),
+    )
+    .unwrap();
+    assert!(verifier.verify(&confused).is_err());
+}
+
+#[tokio::test]
+async fn invalid_parameters_are_400_naming_the_parameter() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Africa::Lagos).date_naive();
+    let cases = [
+        ("/api/analytics/dashboard/overview/?days=0", "days"),
+        ("/api/analytics/dashboard/overview/?days=3651", "days"),
+        ("/api/analytics/dashboard/overview/?days=week", "days"),
+        ("/api/analytics/revenue/?days=7&date_from=2026-01-01", "not both"),
+        ("/api/analytics/revenue/?date_from=2026-02-30", "date_from"),
+        ("/api/analytics/revenue/?date_to=01/02/2026", "date_to"),
+        (&format!("/api/analytics/users/?date_to={}", today + chrono::Duration::days(2)), "date_to"),
+        ("/api/analytics/users/?date_from=2026-03-10&date_to=2026-03-01", "date_from"),
+        ("/api/analytics/users/?date_from=2010-01-01&date_to=2021-01-01", "3650"),
+        ("/api/analytics/transactions/?status=bogus", "status"),
+        ("/api/analytics/transactions/?type=lottery", "type"),
+        ("/api/analytics/reports/export/?type=users&report_type=daily", "report_type"),
+        ("/api/analytics/reports/export/?type=wallets", "type"),
+        ("/api/analytics/reports/export/?format=xlsx", "format"),
+        ("/api/analytics/reports/export/?report_type=hourly", "report_type"),
+        ("/api/analytics/reports/export/?report_type=daily&metrics=revenue,profit", "profit"),
+        ("/api/analytics/reports/export/?report_type=daily&metrics=", "metrics"),
+        ("/api/analytics/reports/export/?limit=0", "limit"),
+        ("/api/analytics/reports/export/?limit=1001", "limit"),
+        ("/api/analytics/admin/recompute/?wait=maybe", "wait"),
+    ];
+    for (path, needle) in cases {
+        let res = if path.contains("recompute") {
+            app.client
+                .post(format!("{}{path}", app.base))
+                .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+                .send()
+                .await
+                .unwrap()
+        } else {
+            app.staff_get(path).await
+        };
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["detail"].as_str().unwrap().contains(needle), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn etags_give_304_and_encodings_are_negotiated() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    for path in ["/api/analytics/users/?days=30", "/api/analytics/users/?days=12"] {
+        let res = app.staff_get(path).await;
+        let etag = res.headers()[ETAG].to_str().unwrap().to_string();
+        assert_eq!(res.headers()["cache-control"], "private, no-cache");
+        let again = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(again.headers()[ETAG].to_str().unwrap(), etag);
+    }
+    for (accept, encoding) in [("br, gzip", Some("br")), ("gzip", Some("gzip")), ("identity", None)] {
+        let res = app
+            .client
+            .get(format!("{}/api/analytics/kpis/?days=7", app.base))
+            .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+            .header(ACCEPT_ENCODING, accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers().get(CONTENT_ENCODING).map(|v| v.to_str().unwrap()), encoding);
+    }
+    let head = app
+        .client
+        .head(format!("{}/api/analytics/kpis/?days=7", app.base))
+        .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn routes_methods_and_probes() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let res = app.get("/api/analytics/nothing-here/", Some(&app.token(1))).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "detail": "Not found." }));
+    let res = app.client.delete(format!("{}/api/analytics/kpis/", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({ "detail": "Method \"DELETE\" not allowed." }));
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+    app.staff_get("/api/analytics/kpis/?days=7").await;
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains("analytics_http_requests_total{route=\"/api/analytics/kpis/\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("analytics_answers_total{source=\"snapshot\"} 1"));
+    assert!(metrics.contains("analytics_runs_total{status=\"succeeded\"} 1"));
+    assert!(metrics.contains("analytics_snapshot_age_seconds{endpoint=\"kpis\",window_days=\"7\"}"));
+    // CORS for the dashboard's origin.
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .header("origin", "https://admin.mafitapay.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://admin.mafitapay.test");
+}
+
+#[tokio::test]
+async fn csv_export_parses_back_and_escapes_formulas() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    sqlx::query("UPDATE accounts_user SET email = '=cmd()@evil.test' WHERE id = (SELECT user_id FROM wallet_wallettransaction ORDER BY created_at DESC LIMIT 1)")
+        .execute(&app.db.db.pool)
+        .await
+        .unwrap();
+    let res =
+        app.staff_get("/api/analytics/reports/export/?type=transactions&format=csv&days=30&limit=5").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[CONTENT_TYPE], "text/csv; charset=utf-8");
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Africa::Lagos).format("%Y%m%d");
+    assert_eq!(
+        res.headers()[CONTENT_DISPOSITION].to_str().unwrap(),
+        format!("attachment; filename=\"transactions_{today}.csv\"")
+    );
+    let text = res.text().await.unwrap();
+    assert!(!text.starts_with('\u{feff}'));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["ID", "User Email", "Type", "Category", "Amount", "Status", "Created At"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(&rows[0][1], "'=cmd()@evil.test");
+    let json_res = app.staff_get("/api/analytics/reports/export/?type=users&days=30").await;
+    let body: Value = json_res.json().await.unwrap();
+    assert_eq!(body["count"].as_u64().unwrap() as usize, body["users"].as_array().unwrap().len());
+}
+
+#[tokio::test]
+async fn a_daily_report_over_seven_calendar_days_has_seven_rows() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Africa::Lagos).date_naive();
+    let (from, to) = (today - chrono::Duration::days(9), today - chrono::Duration::days(3));
+    let res = app.staff_get(&format!("/api/analytics/reports/export/?report_type=daily&metrics=transactions,revenue&date_from={from}&date_to={to}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["rows"].as_array().unwrap().len(), 7);
+    assert_eq!(body["rows"][0]["period"], json!(from.to_string()));
+    let csv = app
+        .staff_get(&format!(
+            "/api/analytics/reports/export/?report_type=weekly&format=csv&date_from={from}&date_to={to}"
+        ))
+        .await;
+    assert_eq!(
+        csv.headers()[CONTENT_DISPOSITION].to_str().unwrap(),
+        format!("attachment; filename=\"analytics_report_{from}_to_{to}.csv\"")
+    );
+}
+
+#[tokio::test]
+async fn admin_recompute_serves_new_rows_and_runs_are_listed() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app(backend).await else { continue };
+        let before: Value =
+            app.staff_get("/api/analytics/dashboard/overview/?days=7").await.json().await.unwrap();
+        // A new success deposit by user 1 just now.
+        let at = match backend {
+            Backend::Sqlite => Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            Backend::Postgres => Utc::now().to_rfc3339(),
+        };
+        let cast = if backend == Backend::Postgres { "CAST($1 AS timestamptz)" } else { "$1" };
+        sqlx::query(&format!(
+            "INSERT INTO wallet_wallettransaction (id, tx_type, category, amount, balance_before, balance_after, reference, request_id, status, metadata, created_at, user_id, wallet_id) \
+             VALUES (99999999, 'credit', 'deposit', 1234.56, 0, 0, NULL, NULL, 'success', NULL, {cast}, 1, 1)"
+        ))
+        .bind(at)
+        .execute(&app.db.db.pool)
+        .await
+        .unwrap();
+        // Non-staff may not trigger runs.
+        let res = app
+            .client
+            .post(format!("{}/api/analytics/admin/recompute/", app.base))
+            .header(AUTHORIZATION, format!("Bearer {}", app.token(2)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let res = app
+            .client
+            .post(format!("{}/api/analytics/admin/recompute/?wait=true", app.base))
+            .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let run: Value = res.json().await.unwrap();
+        assert_eq!(run["status"], "succeeded");
+        assert_eq!(run["trigger"], "admin");
+        assert_eq!(run["requested_by"], 1);
+        let after: Value =
+            app.staff_get("/api/analytics/dashboard/overview/?days=7").await.json().await.unwrap();
+        assert_eq!(
+            after["total_transactions"].as_i64().unwrap(),
+            before["total_transactions"].as_i64().unwrap() + 1
+        );
+        let list: Value = app.staff_get("/api/analytics/admin/runs/").await.json().await.unwrap();
+        assert_eq!(list["count"], 2);
+        assert_eq!(list["runs"][0]["id"], run["id"]);
+        let one = app.staff_get(&format!("/api/analytics/admin/runs/{}/", run["id"])).await;
+        assert_eq!(one.json::<Value>().await.unwrap()["windows"], json!([7, 30]));
+        assert_eq!(app.staff_get("/api/analytics/admin/runs/424242/").await.status(), StatusCode::NOT_FOUND);
+        let status: Value = app.staff_get("/api/analytics/admin/status/").await.json().await.unwrap();
+        assert_eq!(status["snapshots"].as_array().unwrap().len(), 12);
+        assert_eq!(status["databases"]["platform"]["reachable"], true);
+        // Without waiting: 202 with the run's id.
+        let res = app
+            .client
+            .post(format!("{}/api/analytics/admin/recompute", app.base))
+            .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["coalesced"], false);
+        assert!(body["run_id"].is_i64() || body["status"] == "queued", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn snapshots_keep_being_served_when_the_platform_database_goes_away() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    assert_eq!(app.staff_get("/api/analytics/revenue/?days=30").await.status(), StatusCode::OK);
+    app.state.platform.pool.close().await;
+    let res = app.staff_get("/api/analytics/revenue/?days=30").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-analytics-source"], "snapshot");
+    let res = app.staff_get("/api/analytics/revenue/?days=11").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("temporarily unavailable"), "{body}");
+    assert!(!body.to_string().contains("sqlite"), "no internals in responses: {body}");
+}
