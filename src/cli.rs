@@ -51,6 +51,27 @@ pub enum Command {
     Serve(Box<ServeCommand>),
     /// Mint a SimpleJWT-compatible access token with the configured key.
     Token(TokenArgs),
+    /// Build (or reuse) a demo SQLite platform, materialize it and serve it, printing a token.
+    Demo(Box<DemoArgs>),
+}
+
+/// Arguments of `demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Users in a newly built demo database.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) users: u32,
+    /// The demo platform database file (reused when it exists).
+    #[arg(long, default_value = "mafita-demo.sqlite3")]
+    pub(crate) db: std::path::PathBuf,
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+    #[command(flatten)]
+    pub(crate) materializer: MaterializerArgs,
+    #[command(flatten)]
+    pub(crate) metrics: MetricArgs,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
 }
 
 /// Arguments of `serve`.
@@ -164,6 +185,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recompute(args) => run_recompute(args).await,
         Command::Serve(args) => run_serve(*args).await,
         Command::Token(args) => run_token(args).await,
+        Command::Demo(args) => crate::demo::run(*args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::CreateIndexes(args) => {
             let url = args.db.database_url.as_str();
@@ -184,7 +206,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Opens both databases and assembles the run context from the settings.
 pub async fn run_context(args: &SummaryArgs) -> anyhow::Result<RunContext> {
-    let platform_url = args.db.database_url.as_str();
+    context_for(&args.db.database_url, &args.materializer, &args.metrics).await
+}
+
+/// [`run_context`] for an explicit platform URL.
+pub async fn context_for(
+    platform_url: &str,
+    materializer: &MaterializerArgs,
+    metrics: &MetricArgs,
+) -> anyhow::Result<RunContext> {
     let platform = Db::connect(ConnectSpec {
         url: platform_url,
         setting: "DATABASE_URL",
@@ -192,7 +222,7 @@ pub async fn run_context(args: &SummaryArgs) -> anyhow::Result<RunContext> {
         create_sqlite: false,
     })
     .await?;
-    let summary = match args.materializer.analytics_database_url.as_deref() {
+    let summary = match materializer.analytics_database_url.as_deref() {
         Some(url) if url != platform_url => {
             Db::connect(ConnectSpec {
                 url,
@@ -209,15 +239,15 @@ pub async fn run_context(args: &SummaryArgs) -> anyhow::Result<RunContext> {
     let configured = std::env::var("ANALYTICS_WINDOWS")
         .ok()
         .and_then(|v| parse_windows(&v).ok())
-        .unwrap_or_else(|| args.materializer.windows.clone());
+        .unwrap_or_else(|| materializer.windows.clone());
     Ok(RunContext {
         platform,
         summary,
-        settings: args.metrics.settings(),
-        windows: args.materializer.windows.0.clone(),
-        daily_window: configured.largest().max(args.materializer.windows.largest()),
-        lease_ttl: args.materializer.lease_ttl,
-        statement_timeout: args.materializer.statement_timeout,
+        settings: metrics.settings(),
+        windows: materializer.windows.0.clone(),
+        daily_window: configured.largest().max(materializer.windows.largest()),
+        lease_ttl: materializer.lease_ttl,
+        statement_timeout: materializer.statement_timeout,
         instance: instance_name(),
         faults: Faults::default(),
     })
@@ -377,10 +407,21 @@ pub async fn build_state(
 async fn run_serve(args: ServeCommand) -> anyhow::Result<()> {
     let ctx = run_context(&args.common).await?;
     require_summary_tables(&ctx).await?;
-    let expr = args.common.materializer.schedule.clone();
+    serve_with(ctx, &args.auth, &args.serve, &args.common.materializer.schedule, |_| {}).await
+}
+
+/// Serves `ctx` until Ctrl-C / SIGTERM; `on_ready` is called with the bound address.
+pub async fn serve_with(
+    ctx: RunContext,
+    auth: &AuthArgs,
+    serve: &ServeArgs,
+    schedule: &str,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
+    let expr = schedule.to_string();
     let period = schedule_period(&expr).map_err(anyhow::Error::msg)?;
-    let scheduled = !args.serve.no_scheduler && period.is_some();
-    let state = build_state(ctx, &args.auth, &args.serve, scheduled.then(|| expr.clone())).await?;
+    let scheduled = !serve.no_scheduler && period.is_some();
+    let state = build_state(ctx, auth, serve, scheduled.then(|| expr.clone())).await?;
     let mut scheduler = None;
     if scheduled {
         refresh_if_stale(&state.materializer, period).await;
@@ -390,11 +431,12 @@ async fn run_serve(args: ServeCommand) -> anyhow::Result<()> {
                 .context("starting the scheduler failed")?,
         );
     }
-    spawn_reloader(state.clone(), args.serve.reload_interval);
-    let app = Application::bind(args.serve.bind, state, &args.serve.cors_origins)
+    spawn_reloader(state.clone(), serve.reload_interval);
+    let app = Application::bind(serve.bind, state, &serve.cors_origins)
         .await
-        .with_context(|| format!("cannot listen on {} (ANALYTICS_BIND / --bind)", args.serve.bind))?;
+        .with_context(|| format!("cannot listen on {} (ANALYTICS_BIND / --bind)", serve.bind))?;
     tracing::info!(addr = %app.local_addr()?, scheduler = scheduled, "serving");
+    on_ready(app.local_addr()?);
     app.serve(shutdown_signal()).await?;
     if let Some(mut s) = scheduler {
         let _ = s.shutdown().await;
