@@ -18,11 +18,16 @@ use crate::seed::{seed, SeedOptions};
 /// Runs the demo until Ctrl-C.
 pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", args.db.display());
-    let db = Db::connect(ConnectSpec { url: &url, setting: "--db", max_connections: 2, create_sqlite: true }).await?;
+    let db = Db::connect(ConnectSpec { url: &url, setting: "--db", max_connections: 2, create_sqlite: true })
+        .await?;
     // WAL lets the scheduled runs read while anything else writes; it persists in the file.
     sqlx::query("PRAGMA journal_mode = WAL").execute(&db.pool).await?;
     if staff_user(&db).await.is_none() {
-        eprintln!("building the demo platform in {} ({} users, a year of activity)…", args.db.display(), args.users);
+        eprintln!(
+            "building the demo platform in {} ({} users, a year of activity)…",
+            args.db.display(),
+            args.users
+        );
         let options = SeedOptions {
             users: args.users,
             days: 365,
@@ -57,8 +62,9 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
             key
         }
     };
-    let token = mint_token(&secret.0, &args.auth.user_id_claim, admin, std::time::Duration::from_secs(12 * 3600))
-        .map_err(anyhow::Error::msg)?;
+    let token =
+        mint_token(&secret.0, &args.auth.user_id_claim, admin, std::time::Duration::from_secs(12 * 3600))
+            .map_err(anyhow::Error::msg)?;
     let schedule = args.materializer.schedule.clone();
     serve_with(ctx, &args.auth, &args.serve, &schedule, |addr| banner(addr, &token)).await
 }
@@ -72,11 +78,17 @@ async fn staff_user(db: &Db) -> Option<i64> {
     rows.first().and_then(|r| r.try_get::<i64, _>(0).ok())
 }
 
+/// Prints the token and curl lines. Write errors (a closed pipe) are ignored: the banner is a
+/// courtesy and must never take the server down.
 fn banner(addr: std::net::SocketAddr, token: &str) {
-    let host = if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let mut text = String::new();
+    let host =
+        if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() };
     let base = format!("http://{host}/api/analytics");
-    println!("\nmafita-analytics demo is serving on http://{host}  (Ctrl-C to stop)\n");
-    println!("export TOKEN={token}\n");
+    let _ = writeln!(text, "\nmafita-analytics demo is serving on http://{host}  (Ctrl-C to stop)\n");
+    let _ = writeln!(text, "export TOKEN={token}\n");
     for path in [
         "dashboard/overview/?days=30",
         "transactions/?days=7",
@@ -91,8 +103,14 @@ fn banner(addr: std::net::SocketAddr, token: &str) {
         "admin/status/",
         "admin/runs/",
     ] {
-        println!("curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/{path}'");
+        let _ = writeln!(text, "curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/{path}'");
     }
-    println!("curl -s -X POST -H \"Authorization: Bearer $TOKEN\" '{base}/admin/recompute/?wait=true'");
-    println!("curl -s http://{host}/metrics\n");
+    let _ = writeln!(
+        text,
+        "curl -s -X POST -H \"Authorization: Bearer $TOKEN\" '{base}/admin/recompute/?wait=true'"
+    );
+    let _ = writeln!(text, "curl -s http://{host}/metrics\n");
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
