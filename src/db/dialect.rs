@@ -15,7 +15,7 @@ pub enum Dialect {
 }
 
 /// How rows are grouped in time: by local day, ISO week (Monday), local month, or not at all.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Bucket {
     /// One group for the whole range (key `''`).
     Whole,
@@ -98,15 +98,17 @@ impl Dialect {
         }
     }
 
-    /// The group key of an instant column in the reporting zone, as `YYYY-MM-DD` text.
+    /// The group key of an instant column in the reporting zone, selected as `YYYY-MM-DD`
+    /// text (the first column of a grouped query).
     ///
     /// The UTC offsets come from `plan` (computed in Rust with the IANA database) rather than
     /// from the database's own time-zone tables, so both backends bucket identically and SQLite,
     /// which has none, works at all. The column is only read, never wrapped in the `WHERE`
-    /// clause, so range predicates stay index-friendly.
-    pub fn local_key(self, q: &mut Sql, column: &str, bucket: Bucket, plan: &OffsetPlan) -> String {
+    /// clause, so range predicates stay index-friendly. PostgreSQL groups by the `date` and
+    /// formats once per group.
+    pub fn local_key(self, q: &mut Sql, column: &str, bucket: Bucket, plan: &OffsetPlan) -> BucketKey {
         if bucket == Bucket::Whole {
-            return "''".to_string();
+            return BucketKey { select: "''".into(), group: "1".into() };
         }
         let offset = offset_case(q, column, plan);
         match self {
@@ -116,18 +118,28 @@ impl Dialect {
                     Bucket::Week => ", '-6 days', 'weekday 1'",
                     Bucket::Month => ", 'start of month'",
                 };
-                format!("date({column}, {offset}{tail})")
+                BucketKey { select: format!("date({column}, {offset}{tail})"), group: "1".into() }
             }
             Dialect::Postgres => {
                 let local = format!("(({column} AT TIME ZONE 'UTC') + ({offset}) * INTERVAL '1 second')");
-                match bucket {
-                    Bucket::Day | Bucket::Whole => format!("to_char({local}, 'YYYY-MM-DD')"),
-                    Bucket::Week => format!("to_char(date_trunc('week', {local}), 'YYYY-MM-DD')"),
-                    Bucket::Month => format!("to_char(date_trunc('month', {local}), 'YYYY-MM-DD')"),
-                }
+                let group = match bucket {
+                    Bucket::Day | Bucket::Whole => format!("CAST({local} AS date)"),
+                    Bucket::Week => format!("date_trunc('week', {local})"),
+                    Bucket::Month => format!("date_trunc('month', {local})"),
+                };
+                BucketKey { select: format!("to_char({group}, 'YYYY-MM-DD')"), group }
             }
         }
     }
+}
+
+/// A bucket key: what to select (text) and what to group by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketKey {
+    /// The `YYYY-MM-DD` text expression (always the first selected column).
+    pub select: String,
+    /// The `GROUP BY` term for it.
+    pub group: String,
 }
 
 /// `CASE WHEN col < t1 THEN off0 WHEN col < t2 THEN off1 … ELSE offN END`, or a single value

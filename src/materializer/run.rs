@@ -14,7 +14,7 @@ use super::lease;
 use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
 use super::{RunContext, RunTrigger};
 use crate::db::Dialect;
-use crate::metrics::{compute, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::metrics::{compute, prefetch, Endpoint, MetricError, Source, TxFilter, Window};
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,10 +185,19 @@ async fn execute(
 /// Computes every endpoint for every window inside one read transaction, so all numbers of a
 /// run come from the same platform snapshot.
 async fn read_platform(ctx: &RunContext, now: DateTime<Utc>) -> Result<Vec<Snapshot>, RunError> {
+    // Endpoints grouped by window, those reading daily groups first so the others fold them.
+    const ORDER: [Endpoint; 6] = [
+        Endpoint::Transactions,
+        Endpoint::Revenue,
+        Endpoint::Services,
+        Endpoint::Overview,
+        Endpoint::Users,
+        Endpoint::Kpis,
+    ];
     let mut jobs = Vec::new();
     for &days in &ctx.windows {
         let window = Window::rolling(now, ctx.settings.tz, days).expect("validated windows");
-        jobs.extend(Endpoint::ALL.iter().map(|e| (*e, window)));
+        jobs.extend(ORDER.iter().map(|e| (*e, window)));
     }
     let payloads = read_payloads(ctx, &jobs).await?;
     Ok(jobs
@@ -215,10 +224,19 @@ pub async fn read_payloads(ctx: &RunContext, jobs: &[(Endpoint, Window)]) -> Res
         }
     }
     let compute_all = async {
-        let mut payloads = Vec::with_capacity(jobs.len());
-        for (endpoint, window) in jobs {
-            let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);
+        // One source for the whole snapshot: payloads of a window share what it has read.
+        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| (jobs[i].1.period_days, jobs[i].1.now));
+        let mut payloads = vec![Value::Null; jobs.len()];
+        let mut prefetched: Option<Window> = None;
+        for i in order {
+            let (endpoint, window) = &jobs[i];
+            if prefetched != Some(*window) {
+                prefetch(&mut src, window).await?;
+                prefetched = Some(*window);
+            }
+            payloads[i] = compute(&mut src, *endpoint, window, &TxFilter::default()).await?;
         }
         Ok::<_, MetricError>(payloads)
     };

@@ -2,6 +2,7 @@
 //! buckets, so a window's numbers are the fold of its day groups.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -142,13 +143,52 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// Loads the three group sets (three queries).
-    pub async fn load(src: &mut Source<'_>, range: Range, bucket: Bucket) -> Result<Activity, sqlx::Error> {
-        Ok(Activity {
-            tx: tx_groups(src, range, bucket).await?,
-            p2p: order_groups(src, OrderTable::P2pDeposit, range, bucket).await?,
-            crypto: order_groups(src, OrderTable::CryptoPurchase, range, bucket).await?,
-        })
+    /// The three group sets for `range` by `bucket` (three queries, or none when this source
+    /// has read them already; whole-range totals are folded from daily groups when those are
+    /// at hand).
+    pub async fn load(
+        src: &mut Source<'_>,
+        range: Range,
+        bucket: Bucket,
+    ) -> Result<Arc<Activity>, sqlx::Error> {
+        if let Some(hit) = src.memo().activity.get(&(range, bucket)) {
+            return Ok(hit.clone());
+        }
+        let derived = match bucket {
+            Bucket::Whole => {
+                src.memo().activity.get(&(range, Bucket::Day)).map(|day| Arc::new(day.as_whole()))
+            }
+            _ => None,
+        };
+        let activity = match derived {
+            Some(a) => a,
+            None => Arc::new(Activity {
+                tx: tx_groups(src, range, bucket).await?,
+                p2p: order_groups(src, OrderTable::P2pDeposit, range, bucket).await?,
+                crypto: order_groups(src, OrderTable::CryptoPurchase, range, bucket).await?,
+            }),
+        };
+        src.memo().activity.insert((range, bucket), activity.clone());
+        Ok(activity)
+    }
+
+    /// The same groups with every bucket key folded into one (`''`).
+    fn as_whole(&self) -> Activity {
+        fn fold<T: Clone>(groups: &[T], rekey: impl Fn(&mut T)) -> Vec<T> {
+            groups
+                .iter()
+                .cloned()
+                .map(|mut g| {
+                    rekey(&mut g);
+                    g
+                })
+                .collect()
+        }
+        Activity {
+            tx: fold(&self.tx, |g| g.key.clear()),
+            p2p: fold(&self.p2p, |g| g.key.clear()),
+            crypto: fold(&self.crypto, |g| g.key.clear()),
+        }
     }
 
     /// Revenue over every bucket.

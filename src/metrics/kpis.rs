@@ -62,6 +62,27 @@ fn period(i: PeriodInputs<'_>, cac_ratio: Decimal) -> Period {
     }
 }
 
+/// The distinct-user counts KPIs need, in this order: active now and in the previous window,
+/// today and yesterday (local), the last 30 × 24 h and the 30 × 24 h before, and users who
+/// joined before each window's start and were active in it (churn).
+pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {
+    let tz = w.tz;
+    let today_start = local_midnight(tz, local_date(tz, w.now));
+    let yesterday_start = local_midnight(tz, local_date(tz, w.now) - Duration::days(1));
+    let month = Duration::days(30);
+    let churn = |range: Range| ActiveSpec { joined_before: Some(range.start), ..ActiveSpec::any(range) };
+    vec![
+        ActiveSpec::any(w.current),
+        ActiveSpec::any(w.previous),
+        ActiveSpec::any(Range::new(today_start, w.now)),
+        ActiveSpec::any(Range::new(yesterday_start, today_start)),
+        ActiveSpec::any(Range::new(w.now - month, w.now)),
+        ActiveSpec::any(Range::new(w.now - month - month, w.now - month)),
+        churn(w.current),
+        churn(w.previous),
+    ]
+}
+
 /// Computes the KPI payload (11 queries).
 pub async fn kpis(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
     let settings = src.settings().clone();
@@ -69,24 +90,7 @@ pub async fn kpis(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError
     let now_act = Activity::load(src, cur, Bucket::Whole).await?;
     let prev_act = Activity::load(src, prev, Bucket::Whole).await?;
 
-    let today_start = local_midnight(settings.tz, local_date(settings.tz, w.now));
-    let yesterday_start = local_midnight(settings.tz, local_date(settings.tz, w.now) - Duration::days(1));
-    let month = Duration::days(30);
-    let churn = |range: Range| ActiveSpec { joined_before: Some(range.start), ..ActiveSpec::any(range) };
-    let active = distinct_users(
-        src,
-        &[
-            ActiveSpec::any(cur),
-            ActiveSpec::any(prev),
-            ActiveSpec::any(Range::new(today_start, w.now)),
-            ActiveSpec::any(Range::new(yesterday_start, today_start)),
-            ActiveSpec::any(Range::new(w.now - month, w.now)),
-            ActiveSpec::any(Range::new(w.now - month - month, w.now - month)),
-            churn(cur),
-            churn(prev),
-        ],
-    )
-    .await?;
+    let active = distinct_users(src, &active_specs(w)).await?;
     let users = user_counts(src, w.now, &[cur.start, cur.end, prev.start, prev.end]).await?;
     let lifetime = revenue_before(src, &[w.now, prev.end]).await?;
     let wallets = wallet_totals(src).await?;

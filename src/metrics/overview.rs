@@ -12,12 +12,17 @@ use super::window::Window;
 use super::{stamp, MetricError};
 use crate::db::Bucket;
 
+/// The distinct-user counts the overview needs: active users now and in the previous window.
+pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {
+    vec![ActiveSpec::any(w.current), ActiveSpec::any(w.previous)]
+}
+
 /// Computes the overview payload (11 queries).
 pub async fn overview(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
     let now = Activity::load(src, w.current, Bucket::Whole).await?;
     let prev = Activity::load(src, w.previous, Bucket::Whole).await?;
     let bonuses = bonus_groups(src, w.current, Bucket::Whole).await?;
-    let active = distinct_users(src, &[ActiveSpec::any(w.current), ActiveSpec::any(w.previous)]).await?;
+    let active = distinct_users(src, &active_specs(w)).await?;
     let users = user_counts(src, w.now, &[w.current.start, w.current.end]).await?;
     let wallets = wallet_totals(src).await?;
 

@@ -2,6 +2,7 @@
 //! week or month of a calendar range, as JSON or CSV.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -228,8 +229,11 @@ pub async fn report(
         || wants(MetricGroup::Revenue)
         || wants(MetricGroup::Services)
         || wants(MetricGroup::Kpis);
-    let activity =
-        if needs_activity { Activity::load(src, range, bucket).await? } else { Activity::default() };
+    let activity = if needs_activity {
+        Activity::load(src, range, bucket).await?
+    } else {
+        Arc::new(Activity::default())
+    };
     let needs_active = wants(MetricGroup::Users) || wants(MetricGroup::Kpis);
     let active: BTreeMap<String, i64> = if needs_active {
         distinct_users_by(src, range, bucket).await?.into_iter().collect()

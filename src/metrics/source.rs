@@ -6,7 +6,13 @@ use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::db::{fetch_all, fetch_one, Dialect, Sql};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::facts::tx::ActiveSpec;
+use super::fold::Activity;
+use super::window::Range;
+use crate::db::{fetch_all, fetch_one, Bucket, Dialect, Sql};
 
 /// Business settings that change computed values (SPEC §4, §8 defaults).
 #[derive(Clone, Debug, PartialEq)]
@@ -40,17 +46,30 @@ impl Default for MetricSettings {
 
 /// A connection plus what the queries need to know about it; counts the queries it runs so
 /// tests and benchmarks can check that a payload costs a bounded number of round trips.
+///
+/// It also remembers the facts it has read: within one read snapshot (a materializer run) the
+/// six payloads of a window share their grouped transactions, orders and distinct-user counts
+/// instead of scanning the same rows again.
 pub struct Source<'c> {
     conn: &'c mut AnyConnection,
     dialect: Dialect,
     settings: &'c MetricSettings,
     queries: usize,
+    memo: Memo,
+}
+
+/// Facts already read through a [`Source`].
+#[derive(Default)]
+pub(crate) struct Memo {
+    pub(crate) activity: HashMap<(Range, Bucket), Arc<Activity>>,
+    pub(crate) active: HashMap<ActiveSpec, i64>,
+    pub(crate) lifetime_revenue: HashMap<chrono::DateTime<chrono::Utc>, i64>,
 }
 
 impl<'c> Source<'c> {
     /// Wraps a connection of `dialect`.
     pub fn new(conn: &'c mut AnyConnection, dialect: Dialect, settings: &'c MetricSettings) -> Self {
-        Source { conn, dialect, settings, queries: 0 }
+        Source { conn, dialect, settings, queries: 0, memo: Memo::default() }
     }
 
     /// The SQL flavour of the connection.
@@ -66,6 +85,11 @@ impl<'c> Source<'c> {
     /// A new query builder for this connection's dialect.
     pub fn sql(&self) -> Sql {
         Sql::new(self.dialect)
+    }
+
+    /// The facts read so far.
+    pub(crate) fn memo(&mut self) -> &mut Memo {
+        &mut self.memo
     }
 
     /// How many queries have run through this source.

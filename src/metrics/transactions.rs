@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::facts::tx::{recent_transactions, tx_groups, TxFilter, TxGroup};
-use super::fold::{per_key, per_label, sort_desc, total};
+use super::facts::tx::{recent_transactions, TxFilter, TxGroup};
+use super::fold::{per_key, per_label, sort_desc, total, Activity};
 use super::num::{dec, kobo, num, quotient, rate};
 use super::source::Source;
 use super::window::Window;
@@ -17,8 +17,8 @@ const RECENT_LIMIT: i64 = 50;
 
 /// Computes the transactions payload (2 queries).
 pub async fn transactions(src: &mut Source<'_>, w: &Window, filter: &TxFilter) -> Result<Value, MetricError> {
-    let groups: Vec<TxGroup> =
-        tx_groups(src, w.current, Bucket::Day).await?.into_iter().filter(|g| filter.matches(g)).collect();
+    let activity = Activity::load(src, w.current, Bucket::Day).await?;
+    let groups: Vec<TxGroup> = activity.tx.iter().filter(|g| filter.matches(g)).cloned().collect();
     let recent = recent_transactions(src, w.current, filter, RECENT_LIMIT).await?;
 
     // A status filter replaces the default "success" selection of the success-only fields.

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use super::facts::platform::wallet_totals;
 use super::facts::revenue::referred_revenue;
-use super::facts::tx::{distinct_users, distinct_users_by, tx_groups, ActiveSpec};
+use super::facts::tx::{distinct_users, distinct_users_by, ActiveSpec};
 use super::facts::users::{joins_by, top_referrers, user_counts};
-use super::fold::total;
+use super::fold::Activity;
 use super::num::{dec, kobo, num, quotient, rate};
 use super::source::Source;
 use super::window::Window;
@@ -18,15 +18,19 @@ use crate::db::Bucket;
 /// How many referrers the payload lists.
 const TOP_REFERRERS: i64 = 10;
 
+/// The distinct-user counts the users payload needs: any transaction, and a success one.
+pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {
+    vec![ActiveSpec::any(w.current), ActiveSpec { success_only: true, ..ActiveSpec::any(w.current) }]
+}
+
 /// Computes the users payload (8 queries).
 pub async fn users(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
     let counts = user_counts(src, w.now, &[w.current.start, w.current.end]).await?;
     let joins: BTreeMap<String, i64> = joins_by(src, w.current, Bucket::Day).await?.into_iter().collect();
     let daily_active: BTreeMap<String, i64> =
         distinct_users_by(src, w.current, Bucket::Day).await?.into_iter().collect();
-    let success_spec = ActiveSpec { success_only: true, ..ActiveSpec::any(w.current) };
-    let active = distinct_users(src, &[ActiveSpec::any(w.current), success_spec]).await?;
-    let success = total(&tx_groups(src, w.current, Bucket::Whole).await?, |g| g.status == "success");
+    let active = distinct_users(src, &active_specs(w)).await?;
+    let success = Activity::load(src, w.current, Bucket::Whole).await?.success_tx();
     let wallets = wallet_totals(src).await?;
     let referrers = top_referrers(src, w.current, TOP_REFERRERS).await?;
     let ids: Vec<i64> = referrers.iter().map(|r| r.id).collect();

@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::source::Source;
 use super::window::Range;
-use crate::db::{Bucket, Sql};
+use crate::db::{Bucket, BucketKey, Sql};
 use crate::time::OffsetPlan;
 
 /// The local bucket key of `column` over `range`, rendered into `q`.
@@ -23,7 +23,7 @@ pub(crate) fn bucket_key(
     column: &str,
     bucket: Bucket,
     range: Range,
-) -> String {
+) -> BucketKey {
     let plan = OffsetPlan::new(src.settings().tz, range.start, range.end);
     src.dialect().local_key(q, column, bucket, &plan)
 }

@@ -48,10 +48,11 @@ pub async fn order_groups(
 ) -> Result<Vec<OrderGroup>, sqlx::Error> {
     let mut q = src.sql();
     let key = bucket_key(src, &mut q, "o.created_at", bucket, range);
+    let (key, group) = (key.select, key.group);
     let window = in_range(&mut q, "o.created_at", range);
     let sum = src.dialect().kobo_sum("o.total_price", None);
     q.push(&format!(
-        "SELECT {key}, o.status, CAST(COUNT(*) AS BIGINT), {sum} FROM {} o WHERE {window} GROUP BY 1, 2",
+        "SELECT {key}, o.status, CAST(COUNT(*) AS BIGINT), {sum} FROM {} o WHERE {window} GROUP BY {group}, 2",
         table.table()
     ));
     src.all(&q)

@@ -55,10 +55,11 @@ pub async fn bonus_groups(
 ) -> Result<Vec<BonusGroup>, sqlx::Error> {
     let mut q = src.sql();
     let key = bucket_key(src, &mut q, "b.created_at", bucket, range);
+    let (key, group) = (key.select, key.group);
     let window = in_range(&mut q, "b.created_at", range);
     let sum = src.dialect().kobo_sum("b.amount", None);
     q.push(&format!(
-        "SELECT {key}, b.status, CAST(COUNT(*) AS BIGINT), {sum} FROM rewards_bonus b WHERE {window} GROUP BY 1, 2"
+        "SELECT {key}, b.status, CAST(COUNT(*) AS BIGINT), {sum} FROM rewards_bonus b WHERE {window} GROUP BY {group}, 2"
     ));
     src.all(&q)
         .await?

@@ -26,8 +26,22 @@ fn revenue_items(q: &mut Sql, range: Range) -> String {
     )
 }
 
-/// All-time revenue (from the beginning) up to each cutoff, in kobo, in one pass.
+/// All-time revenue (from the beginning) up to each cutoff, in kobo, in one pass; cutoffs this
+/// source has already summed (every window of a run shares `now`) are not read again.
 pub async fn revenue_before(
+    src: &mut Source<'_>,
+    cutoffs: &[DateTime<Utc>],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let missing: Vec<DateTime<Utc>> =
+        cutoffs.iter().filter(|c| !src.memo().lifetime_revenue.contains_key(c)).copied().collect();
+    if !missing.is_empty() {
+        let sums = sum_revenue_before(src, &missing).await?;
+        src.memo().lifetime_revenue.extend(missing.into_iter().zip(sums));
+    }
+    Ok(cutoffs.iter().map(|c| src.memo().lifetime_revenue[c]).collect())
+}
+
+async fn sum_revenue_before(
     src: &mut Source<'_>,
     cutoffs: &[DateTime<Utc>],
 ) -> Result<Vec<i64>, sqlx::Error> {

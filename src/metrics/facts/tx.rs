@@ -181,12 +181,13 @@ pub async fn tx_groups(
 ) -> Result<Vec<TxGroup>, sqlx::Error> {
     let mut q = src.sql();
     let key = bucket_key(src, &mut q, "t.created_at", bucket, range);
+    let (key, group) = (key.select, key.group);
     let window = in_range(&mut q, "t.created_at", range);
     let sum = src.dialect().kobo_sum("t.amount", None);
     q.push(&format!(
         "SELECT {key}, t.category, t.tx_type, t.status, \
          CASE WHEN {P2P_REFERENCE} THEN 1 ELSE 0 END, CAST(COUNT(*) AS BIGINT), {sum} \
-         FROM wallet_wallettransaction t WHERE {window} GROUP BY 1, 2, 3, 4, {P2P_REFERENCE}"
+         FROM wallet_wallettransaction t WHERE {window} GROUP BY {group}, 2, 3, 4, {P2P_REFERENCE}"
     ));
     src.all(&q)
         .await?
@@ -206,7 +207,7 @@ pub async fn tx_groups(
 }
 
 /// One distinct-user count to take: users with a transaction in `range`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ActiveSpec {
     /// Where the transactions must fall.
     pub range: Range,
@@ -229,6 +230,16 @@ impl ActiveSpec {
 /// flags are summed; only the per-user rows are joined to `accounts_user` when a spec needs
 /// join dates.
 pub async fn distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
+    let missing: Vec<ActiveSpec> =
+        specs.iter().filter(|s| src.memo().active.get(s).is_none()).copied().collect();
+    if !missing.is_empty() {
+        let counts = count_distinct_users(src, &missing).await?;
+        src.memo().active.extend(missing.into_iter().zip(counts));
+    }
+    Ok(specs.iter().map(|s| src.memo().active[s]).collect())
+}
+
+async fn count_distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
     let (Some(lo), Some(hi)) =
         (specs.iter().map(|s| s.range.start).min(), specs.iter().map(|s| s.range.end).max())
     else {
@@ -275,10 +286,11 @@ pub async fn distinct_users_by(
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let mut q = src.sql();
     let key = bucket_key(src, &mut q, "t.created_at", bucket, range);
+    let (key, group) = (key.select, key.group);
     let window = in_range(&mut q, "t.created_at", range);
     q.push(&format!(
         "SELECT {key}, CAST(COUNT(DISTINCT t.user_id) AS BIGINT) FROM wallet_wallettransaction t \
-         WHERE {window} GROUP BY 1"
+         WHERE {window} GROUP BY {group}"
     ));
     src.all(&q).await?.iter().map(|row| Ok((text(row, 0)?, int(row, 1)?))).collect()
 }

@@ -55,8 +55,11 @@ pub async fn joins_by(
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let mut q = src.sql();
     let key = bucket_key(src, &mut q, "date_joined", bucket, range);
+    let (key, group) = (key.select, key.group);
     let window = in_range(&mut q, "date_joined", range);
-    q.push(&format!("SELECT {key}, CAST(COUNT(*) AS BIGINT) FROM accounts_user WHERE {window} GROUP BY 1"));
+    q.push(&format!(
+        "SELECT {key}, CAST(COUNT(*) AS BIGINT) FROM accounts_user WHERE {window} GROUP BY {group}"
+    ));
     src.all(&q).await?.iter().map(|row| Ok((text(row, 0)?, int(row, 1)?))).collect()
 }
 
