@@ -231,7 +231,7 @@ impl ActiveSpec {
 /// join dates.
 pub async fn distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
     let missing: Vec<ActiveSpec> =
-        specs.iter().filter(|s| src.memo().active.get(s).is_none()).copied().collect();
+        specs.iter().filter(|s| !src.memo().active.contains_key(s)).copied().collect();
     if !missing.is_empty() {
         let counts = count_distinct_users(src, &missing).await?;
         src.memo().active.extend(missing.into_iter().zip(counts));
