@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Reproducible benchmarks against the local PostgreSQL, written to BENCHMARKS.md.
+#
+#   bash bench/run.sh            # scales S and M
+#   bash bench/run.sh --large    # also L (1M users / 20M transactions; takes a while)
+#   bash bench/run.sh --reuse    # keep already-seeded bench databases
+#
+# Needs: the release binary (built here), wrk (apt-get install wrk), PostgreSQL at
+# $BENCH_PG (default postgres://postgres@127.0.0.1:5432). Benchmarks are not tests: this script
+# is never run by `cargo test` or CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+RUNS=${BENCH_RUNS:-3}
+SCALES="S M"
+REUSE=false
+for arg in "$@"; do
+  case "$arg" in
+    --large) SCALES="S M L" ;;
+    --reuse) REUSE=true ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 2; }
+
+cargo build --release --quiet
+BIN=./target/release/mafita-analytics
+export ANALYTICS_JWT_SECRET=bench-only-signing-key
+export RUST_LOG=mafita_analytics=info
+OUT=BENCHMARKS.md
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"; pkill -f "mafita-analytics serve --database-url $PG/bench_" 2>/dev/null || true' EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+users_of() { case "$1" in S) echo 10000 ;; M) echo 100000 ;; L) echo 1000000 ;; esac; }
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "Produced by \`bash bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB,"
+  echo "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}'), $(psql --version | head -1), PostgreSQL on the same machine,"
+  echo "wrk on the same machine (it competes with the server for the 2 cores). Medians of $RUNS runs. Seeded with"
+  echo "\`seed --users N --days 365\` (20 transactions per user), then \`create-indexes\` and \`migrate\`."
+  echo
+} > "$OUT"
+
+for scale in $SCALES; do
+  users=$(users_of "$scale")
+  db="bench_$(echo "$scale" | tr 'A-Z' 'a-z')"
+  url="$PG/$db"
+  if ! $REUSE || ! psql "$PG/postgres" -Atc "select 1 from pg_database where datname='$db'" | grep -q 1; then
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    seed_out=$($BIN seed --database-url "$url" --users "$users" --days 365 2>&1 | head -1)
+    echo "$scale: $seed_out"
+  fi
+  $BIN create-indexes --database-url "$url" >/dev/null 2>&1
+  $BIN migrate --database-url "$url" >/dev/null 2>&1
+  tx=$(psql "$url" -Atc "select count(*) from wallet_wallettransaction")
+
+  # 1. Full materializer runs (all common windows), wall time and peak memory.
+  : > "$TMP/run_ms"; : > "$TMP/run_rss"
+  for _ in $(seq "$RUNS"); do
+    start=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$TMP/rss" $BIN recompute --database-url "$url" >/dev/null 2>&1
+    echo $(( ($(date +%s%N) - start) / 1000000 )) >> "$TMP/run_ms"
+    cat "$TMP/rss" >> "$TMP/run_rss"
+  done
+  run_ms=$(median < "$TMP/run_ms"); run_rss=$(median < "$TMP/run_rss")
+
+  # 2. Each endpoint computed on demand.
+  today=$(TZ=Africa/Lagos date +%F)
+  from=$(TZ=Africa/Lagos date -d "$today - 60 days" +%F); to=$(TZ=Africa/Lagos date -d "$today - 31 days" +%F)
+  declare -A ondemand=()
+  for spec in "--days 7" "--days 30" "--days 365" "--date-from $from --date-to $to"; do
+    for endpoint in overview transactions revenue users services kpis; do
+      : > "$TMP/ms"
+      for _ in $(seq "$RUNS"); do
+        # shellcheck disable=SC2086
+        $BIN compute --database-url "$url" --endpoint "$endpoint" $spec --quiet 2>&1 | awk '$1 !~ /total/ {print $2}' | head -1 >> "$TMP/ms"
+      done
+      ondemand["$endpoint|$spec"]=$(median < "$TMP/ms")
+    done
+  done
+
+  # 3. Serving: snapshot answers under load, beside /healthz on the same server.
+  port=$((18000 + RANDOM % 1000))
+  $BIN serve --database-url "$url" --bind "127.0.0.1:$port" --no-scheduler >"$TMP/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  token=$($BIN token --user-id 1)
+  load() {
+    wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port$1" > "$TMP/wrk"
+    rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk")
+    p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk"); p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk")
+    echo "$rps $p50 $p99"
+  }
+  read -r base_rps base_p50 base_p99 < <(load "/healthz")
+  read -r ov_rps ov_p50 ov_p99 < <(load "/api/analytics/dashboard/overview/?days=30")
+  read -r us_rps us_p50 us_p99 < <(load "/api/analytics/users/?days=365")
+  serve_rss=$(ps -o rss= -p "$server" | tr -d ' ')
+  kill -TERM "$server"; wait "$server" 2>/dev/null || true
+
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+  {
+    echo "## Scale $scale: $users users, $tx wallet transactions"
+    echo
+    echo "| measure | value | target |"
+    echo "|---|---|---|"
+    echo "| full run, 6 endpoints × 5 windows | ${run_ms} ms | < 10 s at M |"
+    echo "| peak resident memory of a run | $((run_rss / 1024)) MB | |"
+    echo "| server resident memory after load | $((serve_rss / 1024)) MB | < 100 MB at M |"
+    echo "| \`/healthz\` (baseline) | $base_rps req/s, p50 $base_p50, p99 $base_p99 | |"
+    echo "| \`dashboard/overview/?days=30\` (snapshot) | $ov_rps req/s ($(ratio "$ov_rps" "$base_rps") × baseline), p50 $ov_p50, p99 $ov_p99 | ≥ 0.5 × baseline, p99 < 5 ms |"
+    echo "| \`users/?days=365\` (snapshot) | $us_rps req/s ($(ratio "$us_rps" "$base_rps") × baseline), p50 $us_p50, p99 $us_p99 | ≥ 0.5 × baseline, p99 < 5 ms |"
+    echo
+    echo "On-demand computation of one payload (ms; target < 1000 at M):"
+    echo
+    echo "| endpoint | days=7 | days=30 | days=365 | $from..$to |"
+    echo "|---|---|---|---|---|"
+    for endpoint in overview transactions revenue users services kpis; do
+      echo "| $endpoint | ${ondemand["$endpoint|--days 7"]} | ${ondemand["$endpoint|--days 30"]} | ${ondemand["$endpoint|--days 365"]} | ${ondemand["$endpoint|--date-from $from --date-to $to"]} |"
+    done
+    echo
+  } >> "$OUT"
+  echo "$scale done"
+done
+echo "wrote $OUT"
