@@ -1,24 +1,19 @@
 //! The command line: one subcommand per task an operator or developer runs.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::api::auth::{mint_token, TokenVerifier, UserCache};
-use crate::api::ondemand::OnDemand;
-use crate::api::snapshots::SnapshotCache;
-use crate::api::{shutdown_signal, spawn_reloader, AppState, Application};
+use crate::api::auth::mint_token;
+use crate::api::startup::serve_with;
 use crate::config::{parse_windows, AuthArgs, MaterializerArgs, MetricArgs, PlatformDb, ServeArgs};
 use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
-use crate::materializer::schedule::{refresh_if_stale, schedule_period, start_scheduler};
 use crate::materializer::store::migrate;
 use crate::materializer::verify::verify;
-use crate::materializer::Materializer;
 use crate::materializer::{instance_name, run_once, Faults, RunContext, RunTrigger};
 use crate::metrics::{compute, Endpoint, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
@@ -189,19 +184,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => run_verify(args).await,
         Command::CreateIndexes(args) => {
             let url = args.db.database_url.as_str();
-            let db = Db::connect(ConnectSpec {
-                url,
-                setting: "DATABASE_URL",
-                max_connections: 1,
-                create_sqlite: false,
-            })
-            .await?;
+            let db = open_platform(url, 1).await?;
             for index in create_indexes(&db).await.context("creating platform indexes failed")? {
                 eprintln!("{:<44} {}", index.name, if index.created { "created" } else { "already exists" });
             }
             Ok(())
         }
     }
+}
+
+/// Opens the platform database named by `DATABASE_URL` / `--database-url`.
+pub async fn open_platform(url: &str, max_connections: u32) -> Result<Db, crate::db::ConnectError> {
+    Db::connect(ConnectSpec { url, setting: "DATABASE_URL", max_connections, create_sqlite: false }).await
 }
 
 /// Opens both databases and assembles the run context from the settings.
@@ -215,13 +209,7 @@ pub async fn context_for(
     materializer: &MaterializerArgs,
     metrics: &MetricArgs,
 ) -> anyhow::Result<RunContext> {
-    let platform = Db::connect(ConnectSpec {
-        url: platform_url,
-        setting: "DATABASE_URL",
-        max_connections: 4,
-        create_sqlite: false,
-    })
-    .await?;
+    let platform = open_platform(platform_url, 4).await?;
     let summary = match materializer.analytics_database_url.as_deref() {
         Some(url) if url != platform_url => {
             Db::connect(ConnectSpec {
@@ -326,9 +314,7 @@ async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
 
 async fn run_compute(args: ComputeArgs) -> anyhow::Result<()> {
     let url = args.db.database_url.as_str();
-    let db =
-        Db::connect(ConnectSpec { url, setting: "DATABASE_URL", max_connections: 1, create_sqlite: false })
-            .await?;
+    let db = open_platform(url, 1).await?;
     let settings = args.metrics.settings();
     let now = args.now.unwrap_or_else(Utc::now);
     let window = Window::from_params(
@@ -364,84 +350,10 @@ async fn run_compute(args: ComputeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the token verifier from the settings, naming the variable that is missing or wrong.
-pub fn verifier(auth: &AuthArgs) -> anyhow::Result<TokenVerifier> {
-    Ok(match auth.jwt_algorithm {
-        jsonwebtoken::Algorithm::RS256 => {
-            let pem = auth.jwt_public_key.as_ref().filter(|k| !k.0.is_empty()).ok_or_else(|| {
-                anyhow::anyhow!("ANALYTICS_JWT_PUBLIC_KEY must be set when ANALYTICS_JWT_ALGORITHM=RS256")
-            })?;
-            TokenVerifier::rs256(&pem.0, &auth.user_id_claim).map_err(anyhow::Error::msg)?
-        }
-        _ => TokenVerifier::hs256(&auth.hs256_secret().map_err(anyhow::Error::msg)?.0, &auth.user_id_claim),
-    })
-}
-
-/// Everything `serve` (and `demo`) needs, assembled and with snapshots loaded.
-pub async fn build_state(
-    ctx: RunContext,
-    auth: &AuthArgs,
-    serve: &ServeArgs,
-    schedule: Option<String>,
-) -> anyhow::Result<Arc<AppState>> {
-    let state = Arc::new(AppState {
-        platform: ctx.platform.clone(),
-        summary: ctx.summary.clone(),
-        settings: ctx.settings.clone(),
-        windows: ctx.windows.clone(),
-        schedule,
-        snapshots: SnapshotCache::default(),
-        ondemand: OnDemand::new(serve.cache_ttl, serve.cache_max_entries),
-        verifier: verifier(auth)?,
-        users: UserCache::new(auth.auth_cache_ttl),
-        materializer: Materializer::start(ctx),
-        prom: crate::api::prom::Registry::default(),
-    });
-    // Load before accepting connections: the first answer for a common window is a snapshot.
-    if let Err(e) = state.snapshots.refresh(&state.summary).await {
-        tracing::warn!(error = %e, "no snapshots loaded at start-up; answering on demand until a run lands");
-    }
-    Ok(state)
-}
-
 async fn run_serve(args: ServeCommand) -> anyhow::Result<()> {
     let ctx = run_context(&args.common).await?;
     require_summary_tables(&ctx).await?;
     serve_with(ctx, &args.auth, &args.serve, &args.common.materializer.schedule, |_| {}).await
-}
-
-/// Serves `ctx` until Ctrl-C / SIGTERM; `on_ready` is called with the bound address.
-pub async fn serve_with(
-    ctx: RunContext,
-    auth: &AuthArgs,
-    serve: &ServeArgs,
-    schedule: &str,
-    on_ready: impl FnOnce(std::net::SocketAddr),
-) -> anyhow::Result<()> {
-    let expr = schedule.to_string();
-    let period = schedule_period(&expr).map_err(anyhow::Error::msg)?;
-    let scheduled = !serve.no_scheduler && period.is_some();
-    let state = build_state(ctx, auth, serve, scheduled.then(|| expr.clone())).await?;
-    let mut scheduler = None;
-    if scheduled {
-        refresh_if_stale(&state.materializer, period).await;
-        scheduler = Some(
-            start_scheduler(state.materializer.clone(), &expr)
-                .await
-                .context("starting the scheduler failed")?,
-        );
-    }
-    spawn_reloader(state.clone(), serve.reload_interval);
-    let app = Application::bind(serve.bind, state, &serve.cors_origins)
-        .await
-        .with_context(|| format!("cannot listen on {} (ANALYTICS_BIND / --bind)", serve.bind))?;
-    tracing::info!(addr = %app.local_addr()?, scheduler = scheduled, "serving");
-    on_ready(app.local_addr()?);
-    app.serve(shutdown_signal()).await?;
-    if let Some(mut s) = scheduler {
-        let _ = s.shutdown().await;
-    }
-    Ok(())
 }
 
 async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
@@ -450,13 +362,7 @@ async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
         (Some(id), _) => id,
         (None, Some(email)) => {
             let url = args.database_url.as_deref().context("DATABASE_URL must be set to look up --email")?;
-            let db = Db::connect(ConnectSpec {
-                url,
-                setting: "DATABASE_URL",
-                max_connections: 1,
-                create_sqlite: false,
-            })
-            .await?;
+            let db = open_platform(url, 1).await?;
             let mut q = crate::db::Sql::new(db.dialect);
             let p = q.text(email.as_str());
             q.push(&format!("SELECT id FROM accounts_user WHERE email = {p}"));

@@ -8,7 +8,8 @@ use chrono::Utc;
 use sqlx::Row;
 
 use crate::api::auth::mint_token;
-use crate::cli::{context_for, serve_with, DemoArgs};
+use crate::api::startup::serve_with;
+use crate::cli::{context_for, DemoArgs};
 use crate::config::Secret;
 use crate::db::{ConnectSpec, Db, Sql};
 use crate::materializer::store::migrate;

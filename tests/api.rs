@@ -6,16 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{fresh, Backend, TestDb};
+use common::{Backend, TestDb};
 use mafita_analytics::api::auth::{mint_token, TokenVerifier, UserCache};
 use mafita_analytics::api::ondemand::OnDemand;
 use mafita_analytics::api::prom::Registry;
 use mafita_analytics::api::snapshots::SnapshotCache;
 use mafita_analytics::api::{AppState, Application};
-use mafita_analytics::materializer::store::migrate;
-use mafita_analytics::materializer::{run_once, Faults, Materializer, RunContext, RunTrigger};
+use mafita_analytics::materializer::{run_once, Materializer, RunTrigger};
 use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
-use mafita_analytics::seed::{seed, SeedOptions};
 use reqwest::header::{
     ACCEPT_ENCODING, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, ETAG,
 };
@@ -53,28 +51,8 @@ impl App {
 /// A seeded platform (user 1 is staff; user 2 is not), one materializer run, and the server
 /// on 127.0.0.1:0.
 async fn spawn_app(backend: Backend) -> Option<App> {
-    let db = fresh(backend, "").await?;
-    let options = SeedOptions {
-        users: 120,
-        days: 40,
-        seed: 5,
-        tx_per_user: 8,
-        until: Utc::now() - chrono::Duration::minutes(1),
-        progress: false,
-    };
-    seed(&db.db, &db.url, &options).await.unwrap();
-    migrate(&db.db).await.unwrap();
-    let ctx = RunContext {
-        platform: db.db.clone(),
-        summary: db.db.clone(),
-        settings: MetricSettings::default(),
-        windows: WINDOWS.to_vec(),
-        daily_window: 30,
-        lease_ttl: Duration::from_secs(60),
-        statement_timeout: Duration::from_secs(60),
-        instance: mafita_analytics::materializer::instance_name(),
-        faults: Faults::default(),
-    };
+    let db = common::seeded(backend, 120, 5).await?;
+    let ctx = common::run_context(&db, &WINDOWS);
     assert!(run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().succeeded());
     let state = Arc::new(AppState {
         platform: db.db.clone(),

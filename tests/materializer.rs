@@ -15,42 +15,19 @@ use mafita_analytics::materializer::schedule::{schedule_period, start_scheduler}
 use mafita_analytics::materializer::store::{insert_run, load_snapshots, migrate};
 use mafita_analytics::materializer::verify::verify;
 use mafita_analytics::materializer::{run_once, Faults, Materializer, RunContext, RunTrigger};
-use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
-use mafita_analytics::seed::{seed, SeedOptions};
+use mafita_analytics::metrics::{compute, Endpoint, Source, TxFilter, Window};
 use serde_json::Value;
 use sqlx::Row;
 
 const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 const WINDOWS: [i64; 3] = [1, 7, 30];
 
-/// A seeded platform database with the summary tables migrated into it.
 async fn platform(backend: Backend) -> Option<TestDb> {
-    let t = fresh(backend, "").await?;
-    let options = SeedOptions {
-        users: 150,
-        days: 40,
-        seed: 3,
-        tx_per_user: 8,
-        until: Utc::now() - chrono::Duration::minutes(1),
-        progress: false,
-    };
-    seed(&t.db, &t.url, &options).await.unwrap();
-    migrate(&t.db).await.unwrap();
-    Some(t)
+    common::seeded(backend, 150, 3).await
 }
 
 fn context(t: &TestDb) -> RunContext {
-    RunContext {
-        platform: t.db.clone(),
-        summary: t.db.clone(),
-        settings: MetricSettings::default(),
-        windows: WINDOWS.to_vec(),
-        daily_window: 30,
-        lease_ttl: Duration::from_secs(60),
-        statement_timeout: Duration::from_secs(60),
-        instance: mafita_analytics::materializer::instance_name(),
-        faults: Faults::default(),
-    }
+    common::run_context(t, &WINDOWS)
 }
 
 async fn runs(t: &TestDb) -> Vec<(i64, String, String, Option<String>)> {

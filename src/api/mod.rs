@@ -10,6 +10,7 @@ pub mod params;
 pub mod prom;
 pub mod response;
 pub mod snapshots;
+pub mod startup;
 
 use std::fmt::Write;
 use std::net::SocketAddr;

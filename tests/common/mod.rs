@@ -122,3 +122,34 @@ pub async fn postgres(script: &str) -> Option<TestDb> {
     }
     Some(TestDb { db, url, _dir: None, pg_name: Some(name) })
 }
+
+/// A platform filled by `seed` (history ending a minute ago) with the summary tables migrated.
+pub async fn seeded(backend: Backend, users: u32, seed_value: u64) -> Option<TestDb> {
+    let t = fresh(backend, "").await?;
+    let options = mafita_analytics::seed::SeedOptions {
+        users,
+        days: 40,
+        seed: seed_value,
+        tx_per_user: 8,
+        until: chrono::Utc::now() - chrono::Duration::minutes(1),
+        progress: false,
+    };
+    mafita_analytics::seed::seed(&t.db, &t.url, &options).await.unwrap();
+    mafita_analytics::materializer::store::migrate(&t.db).await.unwrap();
+    Some(t)
+}
+
+/// A run context over one database for both roles, computing `windows`.
+pub fn run_context(t: &TestDb, windows: &[i64]) -> mafita_analytics::materializer::RunContext {
+    mafita_analytics::materializer::RunContext {
+        platform: t.db.clone(),
+        summary: t.db.clone(),
+        settings: mafita_analytics::metrics::MetricSettings::default(),
+        windows: windows.to_vec(),
+        daily_window: windows.iter().copied().max().unwrap_or(30),
+        lease_ttl: std::time::Duration::from_secs(60),
+        statement_timeout: std::time::Duration::from_secs(60),
+        instance: mafita_analytics::materializer::instance_name(),
+        faults: mafita_analytics::materializer::Faults::default(),
+    }
+}
