@@ -5,6 +5,7 @@
 //! every table the dashboard reads gets rows (P2P credits reference their orders exactly as the
 //! platform writes them). The same `--seed` and `--until` always give the same rows.
 
+mod activity;
 mod model;
 mod sink;
 mod tables;
