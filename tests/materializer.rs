@@ -11,7 +11,7 @@ use common::{fresh, Backend, TestDb};
 use mafita_analytics::db::parse_db_timestamp;
 use mafita_analytics::materializer::flatten::scalars;
 use mafita_analytics::materializer::indexes::{create_indexes, INDEXES};
-use mafita_analytics::materializer::schedule::{schedule_period, start_scheduler};
+use mafita_analytics::materializer::schedule::{refresh_if_stale, schedule_period, start_scheduler};
 use mafita_analytics::materializer::store::{insert_run, load_snapshots, migrate};
 use mafita_analytics::materializer::verify::verify;
 use mafita_analytics::materializer::{run_once, Faults, Materializer, RunContext, RunTrigger};
@@ -358,4 +358,20 @@ async fn create_indexes_is_idempotent_and_migrate_touches_only_summary_tables() 
         let second = create_indexes(&t.db).await.unwrap();
         assert!(second.iter().all(|r| !r.created));
     }
+}
+
+#[tokio::test]
+async fn start_up_runs_only_when_snapshots_are_missing_or_stale() {
+    let t = platform(Backend::Sqlite).await.unwrap();
+    let materializer = Materializer::start(context(&t));
+    let period = Some(Duration::from_secs(300));
+    assert!(refresh_if_stale(&materializer, period).await, "no snapshots: a start-up run is due");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !runs(&t).await.iter().any(|r| r.1 == "startup" && r.2 == "succeeded") {
+        assert!(Instant::now() < deadline, "the start-up run did not happen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!refresh_if_stale(&materializer, period).await, "fresh snapshots: nothing to do");
+    // Older than one period: due again.
+    assert!(refresh_if_stale(&materializer, Some(Duration::from_millis(1))).await);
 }
