@@ -209,3 +209,56 @@ async fn sqlite_decimals_stored_as_integer_real_and_text_sum_exactly() {
     assert_eq!(overview["total_revenue"].to_string(), "1000.30");
     assert_eq!(overview["transactions"]["average_transaction"].to_string(), "333.43");
 }
+
+/// Payloads folded from a shared read (what a run does) equal payloads computed from scratch,
+/// also across a daylight-saving change, for windows of 1 to 20 days.
+#[tokio::test]
+async fn folding_windows_from_a_shared_read_matches_computing_each_alone() {
+    let mut fixture =
+        Fixture::default().user(1, "2026-01-01 00:00:00", UserFlags::default()).wallet(1, 1, "0", "0");
+    let stamps = [
+        "2026-03-01 04:59:59",
+        "2026-03-03 12:00:00",
+        "2026-03-07 23:30:00",
+        "2026-03-08 04:30:00",
+        "2026-03-08 06:59:59",
+        "2026-03-08 07:00:00",
+        "2026-03-09 03:59:59",
+        "2026-03-09 04:00:00",
+        "2026-03-12 15:00:00",
+        "2026-03-15 03:59:59",
+        "2026-03-19 11:59:59",
+        "2026-03-20 11:00:00",
+    ];
+    for (i, at) in stamps.iter().enumerate() {
+        let status = if i % 3 == 0 { "failed" } else { "success" };
+        fixture = fixture.tx(i as i64 + 1, 1, "deposit", "credit", "10.05", status, at, None);
+    }
+    for backend in BACKENDS {
+        let Some(t) = fresh(backend, &fixture.script(backend)).await else { continue };
+        let settings = MetricSettings { tz: chrono_tz::America::New_York, ..MetricSettings::default() };
+        let now = at(2026, 3, 20, 12, 0);
+        let windows: Vec<Window> = [1, 2, 3, 6, 7, 8, 12, 13, 20]
+            .iter()
+            .map(|d| Window::rolling(now, settings.tz, *d).unwrap())
+            .collect();
+        let mut conn = t.db.pool.acquire().await.unwrap();
+        let mut shared = Source::new(&mut conn, t.db.dialect, &settings);
+        mafita_analytics::metrics::prefetch(&mut shared, &windows).await.unwrap();
+        let mut folded = Vec::new();
+        for w in &windows {
+            for endpoint in Endpoint::ALL {
+                folded.push(compute(&mut shared, endpoint, w, &TxFilter::default()).await.unwrap());
+            }
+        }
+        drop(shared);
+        let mut i = 0;
+        for w in &windows {
+            for endpoint in Endpoint::ALL {
+                let alone = body(&t, &settings, endpoint, w).await;
+                assert_eq!(folded[i], alone, "{endpoint:?} days={}", w.period_days);
+                i += 1;
+            }
+        }
+    }
+}

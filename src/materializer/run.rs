@@ -224,19 +224,18 @@ pub async fn read_payloads(ctx: &RunContext, jobs: &[(Endpoint, Window)]) -> Res
         }
     }
     let compute_all = async {
-        // One source for the whole snapshot: payloads of a window share what it has read.
+        // One source for the whole snapshot: payloads share what it has read.
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by_key(|&i| (jobs[i].1.period_days, jobs[i].1.now));
-        let mut payloads = vec![Value::Null; jobs.len()];
-        let mut prefetched: Option<Window> = None;
-        for i in order {
-            let (endpoint, window) = &jobs[i];
-            if prefetched != Some(*window) {
-                prefetch(&mut src, window).await?;
-                prefetched = Some(*window);
+        let mut windows: Vec<Window> = Vec::new();
+        for (_, w) in jobs {
+            if !windows.contains(w) {
+                windows.push(*w);
             }
-            payloads[i] = compute(&mut src, *endpoint, window, &TxFilter::default()).await?;
+        }
+        prefetch(&mut src, &windows).await?;
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for (endpoint, window) in jobs {
+            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);
         }
         Ok::<_, MetricError>(payloads)
     };

@@ -112,20 +112,44 @@ pub async fn compute(
     }
 }
 
-/// Reads, in one scan, every distinct-user count the six payloads of `window` need, so a run
-/// computing all of them pays for one pass over the window's transactions instead of three.
-pub async fn prefetch(src: &mut Source<'_>, window: &Window) -> Result<(), MetricError> {
+/// Reads what the payloads of `windows` share, in as few scans as possible, so that computing
+/// all of them (a materializer run) reads each row about once: the daily groups of a range
+/// covering every window and its previous window (each window then folds its whole days and
+/// reads only its partial edge days), the daily active users of the widest window, and every
+/// distinct-user count of every window in one pass, and lifetime revenue at every cutoff.
+pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), MetricError> {
+    let (Some(start), Some(prev_start), Some(end)) = (
+        windows.iter().map(|w| w.current.start).min(),
+        windows.iter().map(|w| w.previous.start).min(),
+        windows.iter().map(|w| w.current.end).max(),
+    ) else {
+        return Ok(());
+    };
+    fold::Activity::load(src, Range::new(prev_start, end), crate::db::Bucket::Day).await?;
+    facts::tx::distinct_users_by(src, Range::new(start, end), crate::db::Bucket::Day).await?;
     let mut specs = Vec::new();
-    for spec in overview::active_specs(window)
-        .into_iter()
-        .chain(users::active_specs(window))
-        .chain(kpis::active_specs(window))
-    {
-        if !specs.contains(&spec) {
-            specs.push(spec);
+    for window in windows {
+        let all = overview::active_specs(window)
+            .into_iter()
+            .chain(users::active_specs(window))
+            .chain(kpis::active_specs(window));
+        for spec in all {
+            if !specs.contains(&spec) {
+                specs.push(spec);
+            }
         }
     }
     facts::tx::distinct_users(src, &specs).await?;
+    // Lifetime revenue at each window's "now" and previous end (KPIs), in one pass.
+    let mut cutoffs = Vec::new();
+    for w in windows {
+        for c in [w.now, w.previous.end] {
+            if !cutoffs.contains(&c) {
+                cutoffs.push(c);
+            }
+        }
+    }
+    facts::revenue::revenue_before(src, &cutoffs).await?;
     Ok(())
 }
 

@@ -64,6 +64,7 @@ pub(crate) struct Memo {
     pub(crate) activity: HashMap<(Range, Bucket), Arc<Activity>>,
     pub(crate) active: HashMap<ActiveSpec, i64>,
     pub(crate) lifetime_revenue: HashMap<chrono::DateTime<chrono::Utc>, i64>,
+    pub(crate) daily_active: HashMap<Range, Vec<(String, i64)>>,
 }
 
 impl<'c> Source<'c> {

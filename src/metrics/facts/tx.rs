@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{bucket_key, in_range, int, opt_text, text};
 use crate::db::{parse_db_timestamp, Bucket, Sql};
+use crate::metrics::fold::DaySplit;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 
@@ -278,8 +279,43 @@ async fn count_distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Res
     (0..specs.len()).map(|i| int(&row, i)).collect()
 }
 
-/// Distinct users with any transaction, per local bucket of `range`.
+/// Distinct users with any transaction, per local bucket of `range`. Daily counts of whole
+/// days are exact for any range containing the day, so they are taken from a remembered
+/// covering read when there is one, and only the partial days at the edges are counted anew.
 pub async fn distinct_users_by(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    if bucket != Bucket::Day {
+        return count_distinct_users_by(src, range, bucket).await;
+    }
+    if let Some(hit) = src.memo().daily_active.get(&range) {
+        return Ok(hit.clone());
+    }
+    let cover = src
+        .memo()
+        .daily_active
+        .iter()
+        .filter(|(r, _)| r.start <= range.start && r.end >= range.end)
+        .min_by_key(|(r, _)| r.end - r.start)
+        .map(|(_, rows)| rows.clone());
+    let rows = match cover {
+        Some(cover) => {
+            let split = DaySplit::new(src.settings().tz, range);
+            let mut rows: Vec<(String, i64)> = cover.into_iter().filter(|(k, _)| split.is_full(k)).collect();
+            for edge in split.edges() {
+                rows.extend(count_distinct_users_by(src, edge, Bucket::Day).await?);
+            }
+            rows
+        }
+        None => count_distinct_users_by(src, range, bucket).await?,
+    };
+    src.memo().daily_active.insert(range, rows.clone());
+    Ok(rows)
+}
+
+async fn count_distinct_users_by(
     src: &mut Source<'_>,
     range: Range,
     bucket: Bucket,
