@@ -38,6 +38,15 @@ const DEPOSIT_ORDER_SHARE: f64 = 0.04;
 const WITHDRAW_ORDER_SHARE: f64 = 0.015;
 const PURCHASE_SHARE: f64 = 0.02;
 
+/// Which P2P order book an order belongs to.
+#[derive(Clone, Copy)]
+enum Side {
+    /// Users buying naira credit from merchants.
+    Deposit,
+    /// Users selling to merchants.
+    Withdraw,
+}
+
 /// One wallet transaction before its id is known (ids follow time order within a day).
 struct PendingTx {
     at: DateTime<Utc>,
@@ -125,11 +134,11 @@ impl Generator {
             }
             let deposit_orders = self.stochastic_round(expected * DEPOSIT_ORDER_SHARE);
             for _ in 0..deposit_orders {
-                self.deposit_order(sink, day_start, &mut day).await?;
+                self.p2p_order(sink, day_start, &mut day, Side::Deposit).await?;
             }
             let withdraw_orders = self.stochastic_round(expected * WITHDRAW_ORDER_SHARE);
             for _ in 0..withdraw_orders {
-                self.withdraw_order(sink, day_start, &mut day).await?;
+                self.p2p_order(sink, day_start, &mut day, Side::Withdraw).await?;
             }
             let purchases = self.stochastic_round(expected * PURCHASE_SHARE);
             for _ in 0..purchases {
@@ -162,82 +171,68 @@ impl Generator {
         Some(PendingTx { at, tx_type, category, kobo, reference, status, user, wallet })
     }
 
-    async fn deposit_order(
+    /// One P2P order of `side`; a completed one also writes the wallet transaction the
+    /// platform makes for it (a `p2p-deposit-<id>` credit to the buyer a little later, or a
+    /// `p2p-withdraw-<id>` debit of the seller).
+    async fn p2p_order(
         &mut self,
         sink: &mut Sink,
         day_start: DateTime<Utc>,
         day: &mut Vec<PendingTx>,
+        side: Side,
     ) -> Result<(), sqlx::Error> {
         let at = self.instant_in_day(day_start);
-        let Some((buyer, wallet)) = self.pick_user(at) else { return Ok(()) };
-        let id = self.next_deposit_order;
-        self.next_deposit_order += 1;
-        let price = self.lognormal_kobo(30_000.0, 0.9, 5_000_000.0);
+        let Some((user, wallet)) = self.pick_user(at) else { return Ok(()) };
+        let (id, median) = match side {
+            Side::Deposit => (&mut self.next_deposit_order, 30_000.0),
+            Side::Withdraw => (&mut self.next_withdraw_order, 25_000.0),
+        };
+        let id = std::mem::replace(id, *id + 1);
+        let price = self.lognormal_kobo(median, 0.9, 5_000_000.0);
         let status = self.order_status();
-        let offer = self.deposit_offers[self.rng.gen_range(0..self.deposit_offers.len())];
-        let row = vec![
-            Field::Int(id),
-            Field::Money(price),
-            Field::Money(price),
-            Field::Str(status),
-            Field::Ts(at),
-            Field::Int(buyer),
-            Field::Int(offer),
-        ];
-        self.put(sink, DEPOSIT_ORDERS, row).await?;
-        if status == "completed" {
-            // The platform credits the buyer with a deposit referencing the order.
-            let credited = (at + Duration::seconds(self.rng.gen_range(60..1800)))
-                .min(self.options.until - Duration::seconds(1));
-            day.push(PendingTx {
-                at: credited.max(at),
-                tx_type: "credit",
-                category: "deposit",
-                kobo: price,
-                reference: Some(format!("p2p-deposit-{id}")),
-                status: "success",
-                user: buyer,
-                wallet,
-            });
+        let offers = match side {
+            Side::Deposit => &self.deposit_offers,
+            Side::Withdraw => &self.withdraw_offers,
+        };
+        let offer = offers[self.rng.gen_range(0..offers.len())];
+        let (table, parties) = match side {
+            Side::Deposit => (DEPOSIT_ORDERS, [Field::Int(user), Field::Int(offer)]),
+            Side::Withdraw => (WITHDRAW_ORDERS, [Field::Int(offer), Field::Int(user)]),
+        };
+        let mut row =
+            vec![Field::Int(id), Field::Money(price), Field::Money(price), Field::Str(status), Field::Ts(at)];
+        row.extend(parties);
+        self.put(sink, table, row).await?;
+        if status != "completed" {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    async fn withdraw_order(
-        &mut self,
-        sink: &mut Sink,
-        day_start: DateTime<Utc>,
-        day: &mut Vec<PendingTx>,
-    ) -> Result<(), sqlx::Error> {
-        let at = self.instant_in_day(day_start);
-        let Some((seller, wallet)) = self.pick_user(at) else { return Ok(()) };
-        let id = self.next_withdraw_order;
-        self.next_withdraw_order += 1;
-        let price = self.lognormal_kobo(25_000.0, 0.9, 5_000_000.0);
-        let status = self.order_status();
-        let offer = self.withdraw_offers[self.rng.gen_range(0..self.withdraw_offers.len())];
-        let row = vec![
-            Field::Int(id),
-            Field::Money(price),
-            Field::Money(price),
-            Field::Str(status),
-            Field::Ts(at),
-            Field::Int(offer),
-            Field::Int(seller),
-        ];
-        self.put(sink, WITHDRAW_ORDERS, row).await?;
-        if status == "completed" {
-            day.push(PendingTx {
+        let tx = match side {
+            Side::Deposit => {
+                let credited = (at + Duration::seconds(self.rng.gen_range(60..1800)))
+                    .min(self.options.until - Duration::seconds(1));
+                PendingTx {
+                    at: credited.max(at),
+                    tx_type: "credit",
+                    category: "deposit",
+                    kobo: price,
+                    reference: Some(format!("p2p-deposit-{id}")),
+                    status: "success",
+                    user,
+                    wallet,
+                }
+            }
+            Side::Withdraw => PendingTx {
                 at,
                 tx_type: "debit",
                 category: "withdrawal",
                 kobo: price,
                 reference: Some(format!("p2p-withdraw-{id}")),
                 status: "success",
-                user: seller,
+                user,
                 wallet,
-            });
-        }
+            },
+        };
+        day.push(tx);
         Ok(())
     }
 
