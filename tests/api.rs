@@ -480,4 +480,10 @@ async fn snapshots_keep_being_served_when_the_platform_database_goes_away() {
     let body: Value = res.json().await.unwrap();
     assert!(body["detail"].as_str().unwrap().contains("temporarily unavailable"), "{body}");
     assert!(!body.to_string().contains("sqlite"), "no internals in responses: {body}");
+    // Bad parameters are still a 400, not a 503.
+    assert_eq!(
+        app.staff_get("/api/analytics/reports/export/?type=wallets").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(app.staff_get("/api/analytics/revenue/?days=0").await.status(), StatusCode::BAD_REQUEST);
 }

@@ -53,6 +53,20 @@ pub fn route(endpoint: Endpoint) -> axum::routing::MethodRouter<Arc<AppState>> {
     )
 }
 
+/// A validated export request.
+enum Export {
+    /// The metric report.
+    Report(ReportRequest),
+    /// Raw rows of the window.
+    Rows { kind: RowKind, limit: i64, window: crate::metrics::Window },
+}
+
+/// Which raw rows.
+enum RowKind {
+    Transactions,
+    Users,
+}
+
 /// Most rows an export returns.
 const EXPORT_LIMIT: i64 = 1000;
 
@@ -76,14 +90,10 @@ pub async fn export(
     }
     let now = Utc::now();
     let tz = state.settings.tz;
-    let failed = |e: MetricError| match e {
-        MetricError::Database(db) => database_error(&db),
-    };
-    let csv_failed = |e: csv::Error| ApiError::Internal(e.to_string());
-    let mut conn = state.platform.pool.acquire().await.map_err(|e| database_error(&e))?;
-    let mut src = MetricSource::new(&mut conn, state.platform.dialect, &state.settings);
-    let (body, filename) = if let Some(report_type) = params.get("report_type") {
-        let request = ReportRequest::parse(
+    // Every parameter is checked before the database is touched, so a bad request is a 400
+    // even while the platform database is down.
+    let request = match params.get("report_type") {
+        Some(report_type) => Export::Report(ReportRequest::parse(
             now,
             tz,
             report_type,
@@ -91,52 +101,55 @@ pub async fn export(
             params.get("days"),
             params.get("date_from"),
             params.get("date_to"),
-        )?;
-        let filename = request.filename(format);
-        let out = report(&mut src, now, request).await.map_err(failed)?;
-        let body = if format == "csv" {
-            out.to_csv().map_err(csv_failed)?
-        } else {
-            out.to_json().to_string().into_bytes()
-        };
-        (body, filename)
-    } else {
-        let kind = params.get("type").unwrap_or("transactions");
-        let limit = match params.get("limit") {
-            None => EXPORT_LIMIT,
-            Some(v) => {
-                v.trim().parse::<i64>().ok().filter(|n| (1..=EXPORT_LIMIT).contains(n)).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "limit must be an integer from 1 to {EXPORT_LIMIT} (got {v:?})"
-                    ))
-                })?
-            }
-        };
-        let window = params.window(now, tz)?;
-        let body = match kind {
-            "transactions" => {
-                let rows = export_transactions(&mut src, &window, limit).await.map_err(failed)?;
-                if format == "csv" {
-                    rows.to_csv().map_err(csv_failed)?
-                } else {
-                    rows.to_json().to_string().into_bytes()
+        )?),
+        None => {
+            let kind = match params.get("type").unwrap_or("transactions") {
+                "transactions" => RowKind::Transactions,
+                "users" => RowKind::Users,
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "type must be transactions or users (got {other:?})"
+                    )))
                 }
-            }
-            "users" => {
-                let rows = export_users(&mut src, &window, limit).await.map_err(failed)?;
-                if format == "csv" {
-                    rows.to_csv().map_err(csv_failed)?
-                } else {
-                    rows.to_json().to_string().into_bytes()
+            };
+            let limit = match params.get("limit") {
+                None => EXPORT_LIMIT,
+                Some(v) => {
+                    v.trim().parse::<i64>().ok().filter(|n| (1..=EXPORT_LIMIT).contains(n)).ok_or_else(
+                        || {
+                            ApiError::BadRequest(format!(
+                                "limit must be an integer from 1 to {EXPORT_LIMIT} (got {v:?})"
+                            ))
+                        },
+                    )?
                 }
-            }
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "type must be transactions or users (got {other:?})"
-                )))
-            }
-        };
-        (body, export_filename(kind, local_date(tz, now), format))
+            };
+            Export::Rows { kind, limit, window: params.window(now, tz)? }
+        }
+    };
+    let failed = |e: MetricError| match e {
+        MetricError::Database(db) => database_error(&db),
+    };
+    let csv = |r: Result<Vec<u8>, csv::Error>| r.map_err(|e| ApiError::Internal(e.to_string()));
+    let mut conn = state.platform.pool.acquire().await.map_err(|e| database_error(&e))?;
+    let mut src = MetricSource::new(&mut conn, state.platform.dialect, &state.settings);
+    let as_csv = format == "csv";
+    let (body, filename) = match request {
+        Export::Report(request) => {
+            let filename = request.filename(format);
+            let out = report(&mut src, now, request).await.map_err(failed)?;
+            (if as_csv { csv(out.to_csv())? } else { out.to_json().to_string().into_bytes() }, filename)
+        }
+        Export::Rows { kind: RowKind::Transactions, limit, window } => {
+            let rows = export_transactions(&mut src, &window, limit).await.map_err(failed)?;
+            let body = if as_csv { csv(rows.to_csv())? } else { rows.to_json().to_string().into_bytes() };
+            (body, export_filename("transactions", local_date(tz, now), format))
+        }
+        Export::Rows { kind: RowKind::Users, limit, window } => {
+            let rows = export_users(&mut src, &window, limit).await.map_err(failed)?;
+            let body = if as_csv { csv(rows.to_csv())? } else { rows.to_json().to_string().into_bytes() };
+            (body, export_filename("users", local_date(tz, now), format))
+        }
     };
     let content_type = if format == "csv" { "text/csv; charset=utf-8" } else { "application/json" };
     let mut prepared = Prepared::new(body, None, content_type, Source::Computed);
