@@ -122,12 +122,6 @@ pub async fn run(
     load_run(&state.summary, id).await?.map(Json).ok_or(ApiError::NotFound)
 }
 
-async fn reachable(db: &Db) -> bool {
-    tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&db.pool))
-        .await
-        .is_ok_and(|r| r.is_ok())
-}
-
 /// `GET admin/status/`: snapshot ages, next scheduled run, last error, database reachability.
 pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Result<Json<Value>, ApiError> {
     let now = Utc::now();
@@ -165,8 +159,8 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
         "next_scheduled_run": next_run.map(rfc3339_micros),
         "last_error": last_error,
         "databases": {
-            "platform": { "reachable": reachable(&state.platform).await, "kind": state.platform.dialect_name() },
-            "summary": { "reachable": reachable(&state.summary).await, "kind": state.summary.dialect_name() },
+            "platform": { "reachable": state.platform.reachable().await, "kind": state.platform.dialect_name() },
+            "summary": { "reachable": state.summary.reachable().await, "kind": state.summary.dialect_name() },
         },
     })))
 }

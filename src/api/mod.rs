@@ -139,16 +139,9 @@ async fn healthz() -> Json<serde_json::Value> {
 /// Ready when snapshots are loaded or the platform database answers (so on-demand works).
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let snapshots = !state.snapshots.is_empty();
-    let platform = snapshots
-        || tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query("SELECT 1").execute(&state.platform.pool),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok());
-    let status = if snapshots || platform { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "ready": status == StatusCode::OK, "snapshots_loaded": snapshots })))
-        .into_response()
+    let ready = snapshots || state.platform.reachable().await;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "ready": ready, "snapshots_loaded": snapshots }))).into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {

@@ -17,7 +17,7 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use dialect::{Bucket, BucketKey, Dialect};
 pub use schema::{create_platform_tables, platform_ddl, PlatformSchemaError};
-pub use sql::{fetch_all, fetch_one, parse_db_timestamp, Arg, Sql};
+pub use sql::{parse_db_timestamp, Arg, Sql};
 
 /// Errors opening a database, phrased for the operator who configured the URL.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +119,13 @@ impl Db {
 }
 
 impl Db {
+    /// Whether the database answers a trivial query within two seconds (health checks).
+    pub async fn reachable(&self) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// `PostgreSQL` or `SQLite`, for messages.
     pub fn dialect_name(&self) -> &'static str {
         match self.dialect {

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{fetch_one, Db, Dialect, Sql};
+use super::{Db, Dialect, Sql};
 
 const POSTGRES_DDL: &str = include_str!("../../sql/platform.postgres.sql");
 const SQLITE_DDL: &str = include_str!("../../sql/platform.sqlite.sql");
@@ -112,6 +112,6 @@ async fn table_exists(
             format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = {name}")
         }
     });
-    let row = fetch_one(conn, &q).await?;
+    let row = q.fetch_one(conn).await?;
     Ok(row.try_get::<i64, _>(0)? > 0)
 }

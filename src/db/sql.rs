@@ -100,16 +100,6 @@ impl Sql {
     }
 }
 
-/// Runs `sql` and returns every row.
-pub async fn fetch_all(conn: &mut AnyConnection, sql: &Sql) -> Result<Vec<AnyRow>, sqlx::Error> {
-    sql.query().fetch_all(conn).await
-}
-
-/// Runs `sql` and returns its single row.
-pub async fn fetch_one(conn: &mut AnyConnection, sql: &Sql) -> Result<AnyRow, sqlx::Error> {
-    sql.query().fetch_one(conn).await
-}
-
 /// Parses an instant read through [`Dialect::ts_text`] (or stored by Django on SQLite).
 ///
 /// Accepts `YYYY-MM-DD HH:MM:SS[.ffffff]`, with `T` as separator and a trailing `Z` or

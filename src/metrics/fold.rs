@@ -87,12 +87,7 @@ pub fn total<G: Grouped>(groups: &[G], keep: impl Fn(&G) -> bool) -> Agg {
 
 /// Totals per bucket key of the groups that pass `keep`.
 pub fn per_key<G: Grouped>(groups: &[G], keep: impl Fn(&G) -> bool) -> BTreeMap<String, Agg> {
-    let mut map: BTreeMap<String, Agg> = BTreeMap::new();
-    for g in groups.iter().filter(|g| keep(g)) {
-        let (count, kobo) = g.amounts();
-        map.entry(g.key().to_string()).or_default().add(count, kobo);
-    }
-    map
+    per_label(groups, |g| g.key().to_string(), keep)
 }
 
 /// Totals per arbitrary label (category, type, status, …) of the groups that pass `keep`.
@@ -178,13 +173,9 @@ impl Activity {
     /// Daily groups of `range` folded from a remembered daily read of a range that covers it:
     /// whole local days are copied, and the partial first and last days are read on their own.
     async fn days_from_cover(src: &mut Source<'_>, range: Range) -> Result<Option<Activity>, sqlx::Error> {
-        let cover = src
-            .memo()
-            .activity
-            .iter()
-            .filter(|((r, b), _)| *b == Bucket::Day && r.start <= range.start && r.end >= range.end)
-            .min_by_key(|((r, _), _)| r.end - r.start)
-            .map(|((r, _), a)| (*r, a.clone()));
+        let daily =
+            src.memo().activity.iter().filter(|((_, b), _)| *b == Bucket::Day).map(|((r, _), a)| (*r, a));
+        let cover = smallest_cover(daily, range).map(|(r, a)| (r, a.clone()));
         let Some((cover_range, cover)) = cover else { return Ok(None) };
         if cover_range == range {
             return Ok(Some((*cover).clone()));
@@ -268,6 +259,15 @@ pub fn sort_desc<T: PartialOrd>(rows: &mut [(String, T)]) {
     rows.sort_by(|a, b| {
         b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.cmp(&b.0))
     });
+}
+
+/// The smallest of `entries`' ranges that contains all of `range`, with its value: what a
+/// remembered read can answer `range` from.
+pub(crate) fn smallest_cover<'a, T>(
+    entries: impl Iterator<Item = (Range, &'a T)>,
+    range: Range,
+) -> Option<(Range, &'a T)> {
+    entries.filter(|(r, _)| r.start <= range.start && r.end >= range.end).min_by_key(|(r, _)| r.end - r.start)
 }
 
 /// A range cut into the local days it covers whole and the partial days at its edges.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
 use super::facts::platform::bonus_groups;
@@ -328,6 +327,3 @@ impl Report {
         super::export::csv_table(&columns, &rows)
     }
 }
-
-/// `Decimal` re-export for callers building expectations.
-pub type Money = Decimal;

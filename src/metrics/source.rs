@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::facts::tx::ActiveSpec;
 use super::fold::Activity;
 use super::window::Range;
-use crate::db::{fetch_all, fetch_one, Bucket, Dialect, Sql};
+use crate::db::{Bucket, Dialect, Sql};
 
 /// Business settings that change computed values (SPEC §4, §8 defaults).
 #[derive(Clone, Debug, PartialEq)]
@@ -102,7 +102,7 @@ impl<'c> Source<'c> {
     pub async fn all(&mut self, sql: &Sql) -> Result<Vec<AnyRow>, sqlx::Error> {
         self.queries += 1;
         let started = std::time::Instant::now();
-        let rows = fetch_all(self.conn, sql).await;
+        let rows = sql.fetch_all(self.conn).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             sql = sql.as_str(),
@@ -115,7 +115,7 @@ impl<'c> Source<'c> {
     pub async fn one(&mut self, sql: &Sql) -> Result<AnyRow, sqlx::Error> {
         self.queries += 1;
         let started = std::time::Instant::now();
-        let row = fetch_one(self.conn, sql).await;
+        let row = sql.fetch_one(self.conn).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             sql = sql.as_str(),

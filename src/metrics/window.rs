@@ -175,23 +175,6 @@ impl Window {
     pub fn dates(&self) -> Vec<NaiveDate> {
         self.first_date.iter_days().take_while(|d| *d <= self.last_date).collect()
     }
-
-    /// The same window one period earlier, with its own `now` at this window's previous end:
-    /// what KPIs mean by "the same metric at prev".
-    pub fn shifted_to_previous(&self) -> Window {
-        let now = self.previous.end;
-        Window {
-            now,
-            current: self.previous,
-            previous: Range::new(
-                self.previous.start - (self.previous.end - self.previous.start),
-                self.previous.start,
-            ),
-            first_date: local_date(self.tz, self.previous.start),
-            last_date: last_local_date(self.tz, self.previous),
-            ..*self
-        }
-    }
 }
 
 /// Local date of the last instant of `range` (its start date when it is empty).

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{bucket_key, in_range, int, opt_text, text};
 use crate::db::{parse_db_timestamp, Bucket, Sql};
-use crate::metrics::fold::DaySplit;
+use crate::metrics::fold::{smallest_cover, DaySplit};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 
@@ -293,12 +293,7 @@ pub async fn distinct_users_by(
     if let Some(hit) = src.memo().daily_active.get(&range) {
         return Ok(hit.clone());
     }
-    let cover = src
-        .memo()
-        .daily_active
-        .iter()
-        .filter(|(r, _)| r.start <= range.start && r.end >= range.end)
-        .min_by_key(|(r, _)| r.end - r.start)
+    let cover = smallest_cover(src.memo().daily_active.iter().map(|(r, rows)| (*r, rows)), range)
         .map(|(_, rows)| rows.clone());
     let rows = match cover {
         Some(cover) => {
