@@ -185,19 +185,10 @@ async fn execute(
 /// Computes every endpoint for every window inside one read transaction, so all numbers of a
 /// run come from the same platform snapshot.
 async fn read_platform(ctx: &RunContext, now: DateTime<Utc>) -> Result<Vec<Snapshot>, RunError> {
-    // Endpoints grouped by window, those reading daily groups first so the others fold them.
-    const ORDER: [Endpoint; 6] = [
-        Endpoint::Transactions,
-        Endpoint::Revenue,
-        Endpoint::Services,
-        Endpoint::Overview,
-        Endpoint::Users,
-        Endpoint::Kpis,
-    ];
     let mut jobs = Vec::new();
     for &days in &ctx.windows {
         let window = Window::rolling(now, ctx.settings.tz, days).expect("validated windows");
-        jobs.extend(ORDER.iter().map(|e| (*e, window)));
+        jobs.extend(Endpoint::ALL.iter().map(|e| (*e, window)));
     }
     let payloads = read_payloads(ctx, &jobs).await?;
     Ok(jobs
