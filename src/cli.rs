@@ -238,6 +238,7 @@ pub async fn context_for(
         statement_timeout: materializer.statement_timeout,
         instance: instance_name(),
         faults: Faults::default(),
+        days: Default::default(),
     })
 }
 

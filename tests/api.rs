@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::{Backend, TestDb};
 use mafita_analytics::api::auth::{mint_token, TokenVerifier, UserCache};
+use mafita_analytics::api::days::DayKeeper;
 use mafita_analytics::api::ondemand::OnDemand;
 use mafita_analytics::api::prom::Registry;
 use mafita_analytics::api::snapshots::SnapshotCache;
@@ -64,6 +65,7 @@ async fn spawn_app(backend: Backend) -> Option<App> {
         ondemand: OnDemand::new(Duration::from_secs(300), 1000),
         verifier: TokenVerifier::hs256(SECRET, "user_id"),
         users: UserCache::new(Duration::from_secs(30)),
+        days: Arc::new(DayKeeper::new(ctx.days.clone())),
         materializer: Materializer::start(ctx),
         prom: Registry::default(),
     });

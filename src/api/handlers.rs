@@ -35,8 +35,10 @@ pub async fn dashboard(
             return Ok(snapshot.prepared.respond(&headers));
         }
     }
-    let (answer, hit) =
-        state.ondemand.get(&state.platform, &state.settings, endpoint, &window, &filter).await?;
+    let (answer, hit) = state
+        .ondemand
+        .get(&state.platform, &state.settings, state.days.store(), endpoint, &window, &filter)
+        .await?;
     state.prom.cache(if hit { "hit" } else { "miss" });
     Ok(answer.respond(&headers))
 }

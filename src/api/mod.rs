@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod days;
 pub mod error;
 pub mod handlers;
 pub mod ondemand;
@@ -33,6 +34,7 @@ use crate::db::Db;
 use crate::materializer::Materializer;
 use crate::metrics::{Endpoint, MetricSettings};
 use auth::{TokenVerifier, UserCache};
+use days::DayKeeper;
 use error::ApiError;
 use ondemand::OnDemand;
 use prom::Registry;
@@ -60,6 +62,8 @@ pub struct AppState {
     pub users: UserCache,
     /// The run worker (admin recompute).
     pub materializer: Materializer,
+    /// The day store on-demand windows fold from.
+    pub days: Arc<DayKeeper>,
     /// Request and cache counters.
     pub prom: Registry,
 }
@@ -196,6 +200,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 pub fn spawn_reloader(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            state.days.catch_up(&state.materializer, state.snapshots.run_id());
             tokio::time::sleep(every).await;
             if let Err(e) = state.snapshots.refresh(&state.summary).await {
                 tracing::warn!(error = %e, "could not check for new snapshots; serving the loaded ones");

@@ -10,7 +10,8 @@ use super::error::{database_error, ApiError};
 use super::response::{Prepared, Source};
 use crate::db::Db;
 use crate::metrics::{
-    compute, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window, WindowKind,
+    compute, DayStore, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window,
+    WindowKind,
 };
 
 /// What identifies an on-demand answer.
@@ -39,11 +40,12 @@ impl OnDemand {
     }
 
     /// The answer for `endpoint` over `window` with `filter`: from the cache, or computed once
-    /// however many requests ask at the same time. Returns it and whether it was a cache hit.
+    /// however many requests ask at the same time, folding whole days from `days` when given. Returns it and whether it was a cache hit.
     pub async fn get(
         &self,
         platform: &Db,
         settings: &MetricSettings,
+        days: Option<Arc<DayStore>>,
         endpoint: Endpoint,
         window: &Window,
         filter: &TxFilter,
@@ -72,7 +74,7 @@ impl OnDemand {
                         }
                         WindowKind::Calendar { .. } => window,
                     };
-                    let mut src = MetricSource::new(&mut conn, platform.dialect, settings);
+                    let mut src = MetricSource::new(&mut conn, platform.dialect, settings).with_days(days);
                     compute(&mut src, endpoint, &fresh, filter).await?
                 };
                 let body = payload.to_string().into_bytes();

@@ -45,6 +45,12 @@ impl SnapshotCache {
         self.current.read().expect("not poisoned").clone()
     }
 
+    /// The run the loaded snapshots come from (the newest, should a run have written only
+    /// some windows); 0 when nothing is loaded.
+    pub fn run_id(&self) -> i64 {
+        self.current.read().expect("not poisoned").values().map(|l| l.run_id).max().unwrap_or(0)
+    }
+
     /// Whether anything is loaded.
     pub fn is_empty(&self) -> bool {
         self.current.read().expect("not poisoned").is_empty()

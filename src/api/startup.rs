@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::auth::{TokenVerifier, UserCache};
+use super::days::DayKeeper;
 use super::ondemand::OnDemand;
 use super::snapshots::SnapshotCache;
 use super::{shutdown_signal, spawn_reloader, AppState, Application};
@@ -43,6 +44,7 @@ pub async fn build_state(
         ondemand: OnDemand::new(serve.cache_ttl, serve.cache_max_entries),
         verifier: verifier(auth)?,
         users: UserCache::new(auth.auth_cache_ttl),
+        days: Arc::new(DayKeeper::new(ctx.days.clone())),
         materializer: Materializer::start(ctx),
         prom: crate::api::prom::Registry::default(),
     });

@@ -98,6 +98,15 @@ impl Dialect {
         }
     }
 
+    /// The integer values of `expr` in a group as one comma-separated text (NULLs skipped,
+    /// NULL when there are none): a day's user ids come back as one row instead of thousands.
+    pub fn id_list(self, expr: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("string_agg(CAST({expr} AS TEXT), ',')"),
+            Dialect::Sqlite => format!("group_concat({expr}, ',')"),
+        }
+    }
+
     /// The group key of an instant column in the reporting zone, selected as `YYYY-MM-DD`
     /// text (the first column of a grouped query).
     ///

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Mutex, Notify};
 
 use crate::db::Db;
-use crate::metrics::MetricSettings;
+use crate::metrics::{DaySlot, MetricSettings};
 pub use run::{RunError, RunOutcome};
 
 /// Why a run happened (stored in `analytics_run.trigger`).
@@ -76,6 +76,8 @@ pub struct RunContext {
     pub instance: String,
     /// Injected failures (tests only; empty in production).
     pub faults: Faults,
+    /// Where each run leaves the day store it read, for this process's on-demand windows.
+    pub days: Arc<DaySlot>,
 }
 
 /// A unique name for this process in leases and run records.
@@ -127,6 +129,7 @@ pub struct Materializer {
 
 struct Inner {
     ctx: RunContext,
+    running: std::sync::atomic::AtomicBool,
     pending: Mutex<Option<Pending>>,
     wake: Notify,
 }
@@ -134,7 +137,12 @@ struct Inner {
 impl Materializer {
     /// Starts the worker task.
     pub fn start(ctx: RunContext) -> Materializer {
-        let inner = Arc::new(Inner { ctx, pending: Mutex::new(None), wake: Notify::new() });
+        let inner = Arc::new(Inner {
+            ctx,
+            running: Default::default(),
+            pending: Mutex::new(None),
+            wake: Notify::new(),
+        });
         let worker = inner.clone();
         tokio::spawn(async move { worker.work().await });
         Materializer { inner }
@@ -143,6 +151,11 @@ impl Materializer {
     /// The run context (settings, databases).
     pub fn context(&self) -> &RunContext {
         &self.inner.ctx
+    }
+
+    /// Whether this process is running a run now (it will leave a fresh day store).
+    pub fn is_running(&self) -> bool {
+        self.inner.running.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Asks for a run. Requests made while one is waiting join it; one made during a run
@@ -179,6 +192,7 @@ impl Inner {
             self.wake.notified().await;
             loop {
                 let Some(request) = self.pending.lock().await.take() else { break };
+                self.running.store(true, std::sync::atomic::Ordering::SeqCst);
                 let outcome = match run::acquire_lease(&self.ctx, None).await {
                     Ok(_) => {
                         // Tell waiters the id as soon as the run row exists.
@@ -200,6 +214,7 @@ impl Inner {
                         RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) }
                     }
                 };
+                self.running.store(false, std::sync::atomic::Ordering::SeqCst);
                 for f in request.finished {
                     let _ = f.send(outcome.clone());
                 }

@@ -14,7 +14,7 @@ use super::lease;
 use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
 use super::{RunContext, RunTrigger};
 use crate::db::Dialect;
-use crate::metrics::{compute, prefetch, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::metrics::{compute, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,7 +147,11 @@ async fn execute(
 ) -> Result<(), RunError> {
     let now = Utc::now();
     let read_started = std::time::Instant::now();
-    let snapshots = read_platform(ctx, now).await?;
+    let (snapshots, store) = read_platform(ctx, now).await?;
+    if let Some(store) = store {
+        // Before the write: by the time API instances see this run, its days are in place.
+        ctx.days.publish(run_id, store);
+    }
     // How long the platform read transaction was open: the cost a run imposes on the platform.
     tracing::info!(run_id, read_ms = read_started.elapsed().as_millis() as u64, "platform snapshot read");
     if lost.load(Ordering::SeqCst) {
@@ -184,26 +188,34 @@ async fn execute(
 
 /// Computes every endpoint for every window inside one read transaction, so all numbers of a
 /// run come from the same platform snapshot.
-async fn read_platform(ctx: &RunContext, now: DateTime<Utc>) -> Result<Vec<Snapshot>, RunError> {
+async fn read_platform(
+    ctx: &RunContext,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Snapshot>, Option<Arc<DayStore>>), RunError> {
     let mut jobs = Vec::new();
     for &days in &ctx.windows {
         let window = Window::rolling(now, ctx.settings.tz, days).expect("validated windows");
         jobs.extend(Endpoint::ALL.iter().map(|e| (*e, window)));
     }
-    let payloads = read_payloads(ctx, &jobs).await?;
-    Ok(jobs
+    let (payloads, store) = read_payloads(ctx, &jobs).await?;
+    let snapshots = jobs
         .iter()
         .zip(payloads)
         .map(|((endpoint, window), payload)| Snapshot::new(*endpoint, window.period_days, payload, now))
-        .collect())
+        .collect();
+    Ok((snapshots, store))
 }
 
-/// Computes `jobs` in one read transaction. PostgreSQL: `REPEATABLE READ READ ONLY` with the
-/// statement timeout. SQLite: one deferred read transaction (ended before anything is
-/// written), bounded as a whole since SQLite has no statement timeout.
-pub async fn read_payloads(ctx: &RunContext, jobs: &[(Endpoint, Window)]) -> Result<Vec<Value>, RunError> {
-    let platform_error = |e: &dyn std::error::Error| RunError::Platform(error_chain(e));
-    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
+fn platform_error(e: &dyn std::error::Error) -> RunError {
+    RunError::Platform(error_chain(e))
+}
+
+/// Opens the read transaction a run reads the platform in: on PostgreSQL one `REPEATABLE
+/// READ, READ ONLY` snapshot with the statement timeout.
+async fn begin_read<'c>(
+    conn: &'c mut sqlx::pool::PoolConnection<sqlx::Any>,
+    ctx: &RunContext,
+) -> Result<sqlx::Transaction<'c, sqlx::Any>, RunError> {
     let mut tx = conn.begin().await.map_err(|e| platform_error(&e))?;
     if ctx.platform.dialect == Dialect::Postgres {
         let ms = ctx.statement_timeout.as_millis();
@@ -214,6 +226,37 @@ pub async fn read_payloads(ctx: &RunContext, jobs: &[(Endpoint, Window)]) -> Res
             sqlx::query(&statement).execute(&mut *tx).await.map_err(|e| platform_error(&e))?;
         }
     }
+    Ok(tx)
+}
+
+/// Reads a day store for `ctx`'s common windows as of now, in one read snapshot: what an API
+/// instance that did not run the latest run itself folds its on-demand windows from.
+pub async fn read_day_store(ctx: &RunContext) -> Result<Arc<DayStore>, RunError> {
+    let now = Utc::now();
+    let windows: Vec<Window> =
+        ctx.windows.iter().filter_map(|d| Window::rolling(now, ctx.settings.tz, *d).ok()).collect();
+    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
+    let mut tx = begin_read(&mut conn, ctx).await?;
+    let store = {
+        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
+        DayStore::build(&mut src, DayStore::span_start(&windows, now), now)
+            .await
+            .map_err(|e| platform_error(&e))?
+    };
+    tx.rollback().await.map_err(|e| platform_error(&e))?;
+    Ok(Arc::new(store))
+}
+
+/// Computes `jobs` in one read transaction. PostgreSQL: `REPEATABLE READ READ ONLY` with the
+/// statement timeout. SQLite: one deferred read transaction (ended before anything is
+/// written), bounded as a whole since SQLite has no statement timeout. Also returns the day
+/// store the payloads were folded from.
+pub async fn read_payloads(
+    ctx: &RunContext,
+    jobs: &[(Endpoint, Window)],
+) -> Result<(Vec<Value>, Option<Arc<DayStore>>), RunError> {
+    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
+    let mut tx = begin_read(&mut conn, ctx).await?;
     let compute_all = async {
         // One source for the whole snapshot: payloads share what it has read.
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
@@ -223,12 +266,12 @@ pub async fn read_payloads(ctx: &RunContext, jobs: &[(Endpoint, Window)]) -> Res
                 windows.push(*w);
             }
         }
-        prefetch(&mut src, &windows).await?;
+        let store = prefetch(&mut src, &windows).await?;
         let mut payloads = Vec::with_capacity(jobs.len());
         for (endpoint, window) in jobs {
             payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);
         }
-        Ok::<_, MetricError>(payloads)
+        Ok::<_, MetricError>((payloads, store))
     };
     let budget = ctx.statement_timeout * u32::try_from(jobs.len().max(1)).unwrap_or(u32::MAX);
     let payloads = match tokio::time::timeout(budget, compute_all).await {

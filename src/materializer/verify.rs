@@ -57,7 +57,8 @@ pub async fn verify(ctx: &RunContext) -> Result<(usize, Vec<Mismatch>), VerifyEr
             jobs.push((snap, e, w));
         }
     }
-    let payloads = read_payloads(ctx, &jobs.iter().map(|(_, e, w)| (*e, *w)).collect::<Vec<_>>()).await?;
+    let (payloads, _) =
+        read_payloads(ctx, &jobs.iter().map(|(_, e, w)| (*e, *w)).collect::<Vec<_>>()).await?;
     let mut mismatches = Vec::new();
     for ((snap, _, _), fresh) in jobs.iter().zip(payloads) {
         let old: Value = serde_json::from_str(&snap.body).unwrap_or(Value::Null);

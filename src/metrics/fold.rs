@@ -138,9 +138,8 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// The three group sets for `range` by `bucket` (three queries, or fewer when this source
-    /// has read a covering range by day already: full local days are taken from it and only
-    /// the partial days at the edges are read).
+    /// The three group sets for `range` by `bucket`: three queries, or, when the source has a
+    /// day store covering whole days of the range, those days' groups plus reads of the rest.
     pub async fn load(
         src: &mut Source<'_>,
         range: Range,
@@ -150,7 +149,7 @@ impl Activity {
             return Ok(hit.clone());
         }
         let by_day = match bucket {
-            Bucket::Day | Bucket::Whole => Activity::days_from_cover(src, range).await?,
+            Bucket::Day | Bucket::Whole => Activity::from_days(src, range).await?,
             Bucket::Week | Bucket::Month => None,
         };
         let activity = match (by_day, bucket) {
@@ -162,7 +161,12 @@ impl Activity {
         Ok(activity)
     }
 
-    async fn query(src: &mut Source<'_>, range: Range, bucket: Bucket) -> Result<Activity, sqlx::Error> {
+    /// Reads the groups of `range` by `bucket` from the platform.
+    pub(crate) async fn query(
+        src: &mut Source<'_>,
+        range: Range,
+        bucket: Bucket,
+    ) -> Result<Activity, sqlx::Error> {
         Ok(Activity {
             tx: tx_groups(src, range, bucket).await?,
             p2p: order_groups(src, OrderTable::P2pDeposit, range, bucket).await?,
@@ -170,29 +174,25 @@ impl Activity {
         })
     }
 
-    /// Daily groups of `range` folded from a remembered daily read of a range that covers it:
-    /// whole local days are copied, and the partial first and last days are read on their own.
-    async fn days_from_cover(src: &mut Source<'_>, range: Range) -> Result<Option<Activity>, sqlx::Error> {
-        let daily =
-            src.memo().activity.iter().filter(|((_, b), _)| *b == Bucket::Day).map(|((r, _), a)| (*r, a));
-        let cover = smallest_cover(daily, range).map(|(r, a)| (r, a.clone()));
-        let Some((cover_range, cover)) = cover else { return Ok(None) };
-        if cover_range == range {
-            return Ok(Some((*cover).clone()));
+    /// Daily groups of `range` folded from the source's day store: stored whole days are
+    /// copied, the partial days and anything after the store was read are read by day.
+    async fn from_days(src: &mut Source<'_>, range: Range) -> Result<Option<Activity>, sqlx::Error> {
+        let Some(store) = src.days() else { return Ok(None) };
+        let Some(cover) = store.cover(range) else { return Ok(None) };
+        let mut out = Activity::default();
+        for day in cover.days {
+            out.append(day.activity.clone());
         }
-        let split = DaySplit::new(src.settings().tz, range);
-        let mut out = Activity {
-            tx: cover.tx.iter().filter(|g| split.is_full(&g.key)).cloned().collect(),
-            p2p: cover.p2p.iter().filter(|g| split.is_full(&g.key)).cloned().collect(),
-            crypto: cover.crypto.iter().filter(|g| split.is_full(&g.key)).cloned().collect(),
-        };
-        for edge in split.edges() {
-            let part = Activity::query(src, edge, Bucket::Day).await?;
-            out.tx.extend(part.tx);
-            out.p2p.extend(part.p2p);
-            out.crypto.extend(part.crypto);
+        for part in cover.live {
+            out.append(Activity::query(src, part, Bucket::Day).await?);
         }
         Ok(Some(out))
+    }
+
+    fn append(&mut self, other: Activity) {
+        self.tx.extend(other.tx);
+        self.p2p.extend(other.p2p);
+        self.crypto.extend(other.crypto);
     }
 
     /// The same groups with every bucket key folded into one (`''`).
@@ -259,106 +259,4 @@ pub fn sort_desc<T: PartialOrd>(rows: &mut [(String, T)]) {
     rows.sort_by(|a, b| {
         b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.cmp(&b.0))
     });
-}
-
-/// The smallest of `entries`' ranges that contains all of `range`, with its value: what a
-/// remembered read can answer `range` from.
-pub(crate) fn smallest_cover<'a, T>(
-    entries: impl Iterator<Item = (Range, &'a T)>,
-    range: Range,
-) -> Option<(Range, &'a T)> {
-    entries.filter(|(r, _)| r.start <= range.start && r.end >= range.end).min_by_key(|(r, _)| r.end - r.start)
-}
-
-/// A range cut into the local days it covers whole and the partial days at its edges.
-#[derive(Clone, Debug)]
-pub(crate) struct DaySplit {
-    first_full: String,
-    last_full: String,
-    head: Range,
-    tail: Range,
-}
-
-impl DaySplit {
-    /// Splits `range` in the reporting zone `tz`.
-    pub(crate) fn new(tz: chrono_tz::Tz, range: Range) -> DaySplit {
-        use crate::time::{local_date, local_midnight};
-        if range.end <= range.start {
-            return DaySplit {
-                first_full: "9999".into(),
-                last_full: String::new(),
-                head: range,
-                tail: range,
-            };
-        }
-        let first_day = local_date(tz, range.start);
-        let first_full = if local_midnight(tz, first_day) == range.start {
-            first_day
-        } else {
-            first_day + chrono::Duration::days(1)
-        };
-        let last_day = local_date(tz, range.end - chrono::Duration::microseconds(1));
-        let last_full = if local_midnight(tz, last_day + chrono::Duration::days(1)) == range.end {
-            last_day
-        } else {
-            last_day - chrono::Duration::days(1)
-        };
-        let head_end = local_midnight(tz, first_full).min(range.end);
-        let tail_start =
-            local_midnight(tz, last_full + chrono::Duration::days(1)).max(head_end).min(range.end);
-        DaySplit {
-            first_full: first_full.format("%Y-%m-%d").to_string(),
-            last_full: last_full.format("%Y-%m-%d").to_string(),
-            head: Range::new(range.start, head_end),
-            tail: Range::new(tail_start, range.end),
-        }
-    }
-
-    /// Whether the day keyed `key` (`YYYY-MM-DD`) lies wholly inside the range.
-    pub(crate) fn is_full(&self, key: &str) -> bool {
-        key >= self.first_full.as_str() && key <= self.last_full.as_str()
-    }
-
-    /// The partial days to read on their own (empty ones left out).
-    pub(crate) fn edges(&self) -> Vec<Range> {
-        [self.head, self.tail].into_iter().filter(|r| r.end > r.start).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{TimeZone, Utc};
-
-    #[test]
-    fn a_rolling_week_splits_into_two_partial_days_and_full_days_between() {
-        let now = Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).unwrap();
-        let range = Range::new(now - chrono::Duration::days(7), now);
-        let split = DaySplit::new(chrono_tz::Africa::Lagos, range);
-        // 06-08 11:00 local .. 06-15 11:00 local: 06-09 ..= 06-14 are whole.
-        assert!(!split.is_full("2026-06-08") && split.is_full("2026-06-09") && split.is_full("2026-06-14"));
-        assert!(!split.is_full("2026-06-15"));
-        let edges = split.edges();
-        assert_eq!(edges[0], Range::new(range.start, Utc.with_ymd_and_hms(2026, 6, 8, 23, 0, 0).unwrap()));
-        assert_eq!(edges[1], Range::new(Utc.with_ymd_and_hms(2026, 6, 14, 23, 0, 0).unwrap(), now));
-    }
-
-    #[test]
-    fn a_range_inside_one_day_is_one_edge() {
-        let start = Utc.with_ymd_and_hms(2026, 6, 15, 1, 0, 0).unwrap();
-        let range = Range::new(start, start + chrono::Duration::hours(3));
-        let split = DaySplit::new(chrono_tz::Africa::Lagos, range);
-        assert_eq!(split.edges(), vec![range]);
-        assert!(!split.is_full("2026-06-15"));
-    }
-
-    #[test]
-    fn whole_local_days_have_no_edges() {
-        let tz = chrono_tz::Africa::Lagos;
-        let from = crate::time::local_midnight(tz, chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap());
-        let to = crate::time::local_midnight(tz, chrono::NaiveDate::from_ymd_opt(2026, 6, 8).unwrap());
-        let split = DaySplit::new(tz, Range::new(from, to));
-        assert!(split.edges().is_empty());
-        assert!(split.is_full("2026-06-01") && split.is_full("2026-06-07") && !split.is_full("2026-06-08"));
-    }
 }

@@ -5,6 +5,7 @@
 //! each endpoint module folds them into its payload. Every payload costs a small, fixed number
 //! of queries whatever the window (no per-day or per-user loops).
 
+pub mod days;
 pub mod export;
 pub mod facts;
 pub mod fold;
@@ -19,8 +20,11 @@ pub mod transactions;
 pub mod users;
 pub mod window;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
+pub use days::{DaySlot, DayStore};
 pub use facts::tx::{TxFilter, TxKind, TxStatus};
 pub use source::{MetricSettings, Source};
 pub use window::{Range, Window, WindowError, WindowKind};
@@ -112,45 +116,19 @@ pub async fn compute(
     }
 }
 
-/// Reads what the payloads of `windows` share, in as few scans as possible, so that computing
-/// all of them (a materializer run) reads each row about once: the daily groups of a range
-/// covering every window and its previous window (each window then folds its whole days and
-/// reads only its partial edge days), the daily active users of the widest window, and every
-/// distinct-user count of every window in one pass, and lifetime revenue at every cutoff.
-pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), MetricError> {
-    let (Some(start), Some(prev_start), Some(end)) = (
-        windows.iter().map(|w| w.current.start).min(),
-        windows.iter().map(|w| w.previous.start).min(),
-        windows.iter().map(|w| w.current.end).max(),
-    ) else {
-        return Ok(());
-    };
-    fold::Activity::load(src, Range::new(prev_start, end), crate::db::Bucket::Day).await?;
-    facts::tx::distinct_users_by(src, Range::new(start, end), crate::db::Bucket::Day).await?;
-    let mut specs = Vec::new();
-    for window in windows {
-        let all = overview::active_specs(window)
-            .into_iter()
-            .chain(users::active_specs(window))
-            .chain(kpis::active_specs(window));
-        for spec in all {
-            if !specs.contains(&spec) {
-                specs.push(spec);
-            }
-        }
-    }
-    facts::tx::distinct_users(src, &specs).await?;
-    // Lifetime revenue at each window's "now" and previous end (KPIs), in one pass.
-    let mut cutoffs = Vec::new();
-    for w in windows {
-        for c in [w.now, w.previous.end] {
-            if !cutoffs.contains(&c) {
-                cutoffs.push(c);
-            }
-        }
-    }
-    facts::revenue::revenue_before(src, &cutoffs).await?;
-    Ok(())
+/// Reads the day store of `windows` (every window and its previous period, at least
+/// [`days::MIN_SPAN_DAYS`]) through `src` and makes `src` fold from it, so computing all their
+/// payloads (a materializer run) reads each row about once: each window folds its whole days
+/// and reads only its partial edge days. Returns the store for on-demand windows to reuse.
+pub async fn prefetch(
+    src: &mut Source<'_>,
+    windows: &[Window],
+) -> Result<Option<Arc<DayStore>>, MetricError> {
+    let Some(now) = windows.iter().map(|w| w.now).max() else { return Ok(None) };
+    src.set_days(None);
+    let store = Arc::new(DayStore::build(src, DayStore::span_start(windows, now), now).await?);
+    src.set_days(Some(store.clone()));
+    Ok(Some(store))
 }
 
 /// Adds the fields every payload carries: `period_days` and `generated_at`.

@@ -9,7 +9,8 @@ use sqlx::AnyConnection;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::facts::tx::ActiveSpec;
+use super::days::DayStore;
+use super::facts::tx::{ActiveSpec, DayUsers};
 use super::fold::Activity;
 use super::window::Range;
 use crate::db::{Bucket, Dialect, Sql};
@@ -56,6 +57,7 @@ pub struct Source<'c> {
     settings: &'c MetricSettings,
     queries: usize,
     memo: Memo,
+    days: Option<Arc<DayStore>>,
 }
 
 /// Facts already read through a [`Source`].
@@ -65,12 +67,30 @@ pub(crate) struct Memo {
     pub(crate) active: HashMap<ActiveSpec, i64>,
     pub(crate) lifetime_revenue: HashMap<chrono::DateTime<chrono::Utc>, i64>,
     pub(crate) daily_active: HashMap<Range, Vec<(String, i64)>>,
+    pub(crate) live_users: HashMap<Range, Arc<Vec<DayUsers>>>,
 }
 
 impl<'c> Source<'c> {
     /// Wraps a connection of `dialect`.
     pub fn new(conn: &'c mut AnyConnection, dialect: Dialect, settings: &'c MetricSettings) -> Self {
-        Source { conn, dialect, settings, queries: 0, memo: Memo::default() }
+        Source { conn, dialect, settings, queries: 0, memo: Memo::default(), days: None }
+    }
+
+    /// Folds whole days from `store` (when it is for this source's time zone) instead of
+    /// reading them; only the parts of a range the store does not hold are read.
+    pub fn with_days(mut self, store: Option<Arc<DayStore>>) -> Self {
+        self.set_days(store);
+        self
+    }
+
+    /// See [`Source::with_days`].
+    pub fn set_days(&mut self, store: Option<Arc<DayStore>>) {
+        self.days = store.filter(|s| s.tz() == self.settings.tz);
+    }
+
+    /// The day store in use.
+    pub fn days(&self) -> Option<Arc<DayStore>> {
+        self.days.clone()
     }
 
     /// The SQL flavour of the connection.

@@ -151,5 +151,6 @@ pub fn run_context(t: &TestDb, windows: &[i64]) -> mafita_analytics::materialize
         statement_timeout: std::time::Duration::from_secs(60),
         instance: mafita_analytics::materializer::instance_name(),
         faults: mafita_analytics::materializer::Faults::default(),
+        days: Default::default(),
     }
 }

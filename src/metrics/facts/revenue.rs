@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::tx::P2P_REFERENCE;
 use super::{in_range, int};
-use crate::db::Sql;
+use crate::db::{Bucket, Sql};
+use crate::metrics::fold::Activity;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 
@@ -26,14 +27,23 @@ fn revenue_items(q: &mut Sql, range: Range) -> String {
     )
 }
 
-/// All-time revenue (from the beginning) up to each cutoff, in kobo, in one pass; cutoffs this
-/// source has already summed (every window of a run shares `now`) are not read again.
+/// All-time revenue (from the beginning) up to each cutoff, in kobo, in one pass (or folded
+/// from the day store); cutoffs this source has already summed are not read again.
 pub async fn revenue_before(
     src: &mut Source<'_>,
     cutoffs: &[DateTime<Utc>],
 ) -> Result<Vec<i64>, sqlx::Error> {
-    let missing: Vec<DateTime<Utc>> =
+    let mut missing: Vec<DateTime<Utc>> =
         cutoffs.iter().filter(|c| !src.memo().lifetime_revenue.contains_key(c)).copied().collect();
+    // With a day store: the revenue before its first day, plus its days and live reads after.
+    if let Some(store) = src.days() {
+        for cutoff in missing.clone().into_iter().filter(|c| *c >= store.start()) {
+            let since = Activity::load(src, Range::new(store.start(), cutoff), Bucket::Whole).await?;
+            let kobo = store.revenue_before_start() + since.revenue().total().kobo;
+            src.memo().lifetime_revenue.insert(cutoff, kobo);
+        }
+        missing.retain(|c| *c < store.start());
+    }
     if !missing.is_empty() {
         let sums = sum_revenue_before(src, &missing).await?;
         src.memo().lifetime_revenue.extend(missing.into_iter().zip(sums));

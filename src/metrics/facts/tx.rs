@@ -1,10 +1,12 @@
 //! Wallet transactions: grouped counts and sums, distinct users, and the newest rows.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use roaring::RoaringBitmap;
 
 use super::{bucket_key, in_range, int, opt_text, text};
 use crate::db::{parse_db_timestamp, Bucket, Sql};
-use crate::metrics::fold::{smallest_cover, DaySplit};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 
@@ -225,19 +227,114 @@ impl ActiveSpec {
     }
 }
 
-/// Exact distinct-user counts for several ranges in one scan of their union.
+/// Exact distinct-user counts for several ranges.
 ///
-/// Each user gets one flag per spec (one hash aggregate over users, which parallelises), and the
-/// flags are summed; only the per-user rows are joined to `accounts_user` when a spec needs
-/// join dates.
+/// With a day store, each count is the size of the union of the stored days' user sets and
+/// the users of the live parts. Otherwise (or for what the store cannot answer) one scan of
+/// the ranges' union: each user gets one flag per spec (one hash aggregate over users, which
+/// parallelises), and the flags are summed; only the per-user rows are joined to
+/// `accounts_user` when a spec needs join dates.
 pub async fn distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
     let missing: Vec<ActiveSpec> =
         specs.iter().filter(|s| !src.memo().active.contains_key(s)).copied().collect();
-    if !missing.is_empty() {
-        let counts = count_distinct_users(src, &missing).await?;
-        src.memo().active.extend(missing.into_iter().zip(counts));
+    let mut by_scan = Vec::new();
+    for spec in missing {
+        match count_from_store(src, &spec).await? {
+            Some(count) => {
+                src.memo().active.insert(spec, count);
+            }
+            None => by_scan.push(spec),
+        }
+    }
+    if !by_scan.is_empty() {
+        let counts = count_distinct_users(src, &by_scan).await?;
+        src.memo().active.extend(by_scan.into_iter().zip(counts));
     }
     Ok(specs.iter().map(|s| src.memo().active[s]).collect())
+}
+
+/// `spec`'s count folded from the day store, or `None` when there is no store or it does not
+/// cover a whole day of the range.
+async fn count_from_store(src: &mut Source<'_>, spec: &ActiveSpec) -> Result<Option<i64>, sqlx::Error> {
+    let Some(store) = src.days() else { return Ok(None) };
+    if !store.answers(spec) {
+        return Ok(None);
+    }
+    let Some(cover) = store.cover(spec.range) else { return Ok(None) };
+    let mut users = RoaringBitmap::new();
+    for day in cover.days {
+        users |= if spec.success_only { &day.active_success } else { &day.active };
+    }
+    for part in cover.live {
+        for day in live_user_sets(src, part).await?.iter() {
+            users |= if spec.success_only { &day.success } else { &day.any };
+        }
+    }
+    let count = match spec.joined_before {
+        Some(before) => store.joined_before(&users, before),
+        None => users.len(),
+    };
+    Ok(Some(i64::try_from(count).unwrap_or(i64::MAX)))
+}
+
+/// The users with a transaction on one local day.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DayUsers {
+    /// Local day key (`YYYY-MM-DD`).
+    pub key: String,
+    /// Users with any transaction.
+    pub any: RoaringBitmap,
+    /// Users with a `success` transaction.
+    pub success: RoaringBitmap,
+}
+
+/// The users active on each local day of `range`, in one grouped read that returns a row per
+/// day (the ids as one list) instead of a row per user.
+pub async fn active_user_sets(src: &mut Source<'_>, range: Range) -> Result<Vec<DayUsers>, sqlx::Error> {
+    let mut q = src.sql();
+    let key = bucket_key(src, &mut q, "t.created_at", Bucket::Day, range);
+    let (key, group) = (key.select, key.group);
+    let window = in_range(&mut q, "t.created_at", range);
+    let any = src.dialect().id_list("t.user_id");
+    let success = src.dialect().id_list("CASE WHEN t.status = 'success' THEN t.user_id END");
+    q.push(&format!(
+        "SELECT {key}, {any}, {success} FROM wallet_wallettransaction t WHERE {window} GROUP BY {group}"
+    ));
+    src.all(&q)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(DayUsers {
+                key: text(row, 0)?,
+                any: id_set(opt_text(row, 1)?)?,
+                success: id_set(opt_text(row, 2)?)?,
+            })
+        })
+        .collect()
+}
+
+/// [`active_user_sets`] of a live part, remembered for the other specs and days that need it.
+async fn live_user_sets(src: &mut Source<'_>, range: Range) -> Result<Arc<Vec<DayUsers>>, sqlx::Error> {
+    if let Some(hit) = src.memo().live_users.get(&range) {
+        return Ok(hit.clone());
+    }
+    let sets = Arc::new(active_user_sets(src, range).await?);
+    src.memo().live_users.insert(range, sets.clone());
+    Ok(sets)
+}
+
+/// Parses a comma-separated id list into a set.
+fn id_set(list: Option<String>) -> Result<RoaringBitmap, sqlx::Error> {
+    let mut ids = Vec::new();
+    for part in list.as_deref().unwrap_or("").split(',').filter(|p| !p.is_empty()) {
+        let id: u32 = part.trim().parse().map_err(|_| {
+            sqlx::Error::Decode(format!("user id {part:?} is not an integer in 0..=4294967295").into())
+        })?;
+        ids.push(id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    RoaringBitmap::from_sorted_iter(ids).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
 async fn count_distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
@@ -280,8 +377,8 @@ async fn count_distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Res
 }
 
 /// Distinct users with any transaction, per local bucket of `range`. Daily counts of whole
-/// days are exact for any range containing the day, so they are taken from a remembered
-/// covering read when there is one, and only the partial days at the edges are counted anew.
+/// days are exact for any range containing the day, so with a day store they are its user
+/// sets' sizes, and only the live parts are read.
 pub async fn distinct_users_by(
     src: &mut Source<'_>,
     range: Range,
@@ -293,14 +390,18 @@ pub async fn distinct_users_by(
     if let Some(hit) = src.memo().daily_active.get(&range) {
         return Ok(hit.clone());
     }
-    let cover = smallest_cover(src.memo().daily_active.iter().map(|(r, rows)| (*r, rows)), range)
-        .map(|(_, rows)| rows.clone());
-    let rows = match cover {
+    let store = src.days();
+    let rows = match store.as_ref().and_then(|s| s.cover(range)) {
         Some(cover) => {
-            let split = DaySplit::new(src.settings().tz, range);
-            let mut rows: Vec<(String, i64)> = cover.into_iter().filter(|(k, _)| split.is_full(k)).collect();
-            for edge in split.edges() {
-                rows.extend(count_distinct_users_by(src, edge, Bucket::Day).await?);
+            let mut rows: Vec<(String, i64)> = cover
+                .days
+                .iter()
+                .filter(|d| !d.active.is_empty())
+                .map(|d| (d.key(), d.active.len() as i64))
+                .collect();
+            for part in cover.live {
+                let sets = live_user_sets(src, part).await?;
+                rows.extend(sets.iter().map(|day| (day.key.clone(), day.any.len() as i64)));
             }
             rows
         }

@@ -152,3 +152,23 @@ pub async fn recent_users(
         })
         .collect()
 }
+
+/// Every user's join instant in µs, sorted by id: the day store answers "active users who had
+/// joined before the window" from it. Ids must fit in 32 bits (Django's `AutoField`).
+pub async fn join_instants(src: &mut Source<'_>) -> Result<Vec<(u32, i64)>, sqlx::Error> {
+    let mut q = src.sql();
+    let joined = src.dialect().ts_text("date_joined");
+    q.push(&format!("SELECT id, {joined} FROM accounts_user ORDER BY id"));
+    src.all(&q)
+        .await?
+        .iter()
+        .map(|row| {
+            let (id, joined) = (int(row, 0)?, text(row, 1)?);
+            let id = u32::try_from(id)
+                .map_err(|_| sqlx::Error::Decode(format!("user id {id} is outside 0..=4294967295").into()))?;
+            let at = crate::db::parse_db_timestamp(&joined)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unreadable date_joined {joined:?}").into()))?;
+            Ok((id, at.timestamp_micros()))
+        })
+        .collect()
+}
