@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod materializer;
+pub mod memory;
 pub mod metrics;
 pub mod seed;
 pub mod telemetry;

@@ -61,10 +61,12 @@ impl DayKeeper {
                     tracing::info!(
                         run_id = loaded_run,
                         days = store.len(),
+                        bytes = store.approx_bytes(),
                         ms = started.elapsed().as_millis() as u64,
                         "day store read"
                     );
                     keeper.slot.publish(loaded_run, store);
+                    crate::memory::release_freed_memory();
                     *keeper.failed_at.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 }
                 Err(e) => {

@@ -215,6 +215,7 @@ impl Inner {
                     }
                 };
                 self.running.store(false, std::sync::atomic::Ordering::SeqCst);
+                crate::memory::release_freed_memory();
                 for f in request.finished {
                     let _ = f.send(outcome.clone());
                 }

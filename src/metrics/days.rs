@@ -143,6 +143,42 @@ impl DayStore {
         self.days.is_empty()
     }
 
+    /// Roughly how many bytes the store holds (groups, their text, the user sets): for logs and
+    /// the `/metrics` gauge, so operators see what a longer span would cost.
+    pub fn approx_bytes(&self) -> usize {
+        let text = |s: &String| s.capacity();
+        self.days
+            .iter()
+            .map(|d| {
+                let tx: usize = d
+                    .activity
+                    .tx
+                    .iter()
+                    .map(|g| {
+                        std::mem::size_of_val(g)
+                            + text(&g.key)
+                            + text(&g.category)
+                            + text(&g.tx_type)
+                            + text(&g.status)
+                    })
+                    .sum();
+                let orders: usize = d
+                    .activity
+                    .p2p
+                    .iter()
+                    .chain(&d.activity.crypto)
+                    .map(|g| std::mem::size_of_val(g) + text(&g.key) + text(&g.status))
+                    .sum();
+                std::mem::size_of::<Day>()
+                    + tx
+                    + orders
+                    + d.active.serialized_size()
+                    + d.active_success.serialized_size()
+            })
+            .sum::<usize>()
+            + self.joined.len() * std::mem::size_of::<(u32, i64)>()
+    }
+
     /// Where the stored days begin.
     pub fn start(&self) -> DateTime<Utc> {
         local_midnight(self.tz, self.first)

@@ -149,13 +149,12 @@ impl Activity {
             return Ok(hit.clone());
         }
         let by_day = match bucket {
-            Bucket::Day | Bucket::Whole => Activity::from_days(src, range).await?,
+            Bucket::Day | Bucket::Whole => Activity::from_days(src, range, bucket).await?,
             Bucket::Week | Bucket::Month => None,
         };
-        let activity = match (by_day, bucket) {
-            (Some(days), Bucket::Whole) => Arc::new(days.as_whole()),
-            (Some(days), _) => Arc::new(days),
-            (None, _) => Arc::new(Activity::query(src, range, bucket).await?),
+        let activity = match by_day {
+            Some(folded) => Arc::new(folded),
+            None => Arc::new(Activity::query(src, range, bucket).await?),
         };
         src.memo().activity.insert((range, bucket), activity.clone());
         Ok(activity)
@@ -174,44 +173,73 @@ impl Activity {
         })
     }
 
-    /// Daily groups of `range` folded from the source's day store: stored whole days are
-    /// copied, the partial days and anything after the store was read are read by day.
-    async fn from_days(src: &mut Source<'_>, range: Range) -> Result<Option<Activity>, sqlx::Error> {
+    /// The groups of `range` by `bucket` (`Day` or `Whole`) folded from the source's day
+    /// store: stored whole days are taken as they are, the partial days and anything after the
+    /// store was read are read by day.
+    async fn from_days(
+        src: &mut Source<'_>,
+        range: Range,
+        bucket: Bucket,
+    ) -> Result<Option<Activity>, sqlx::Error> {
         let Some(store) = src.days() else { return Ok(None) };
         let Some(cover) = store.cover(range) else { return Ok(None) };
         let mut out = Activity::default();
+        let mut add = |part: &Activity| match bucket {
+            Bucket::Whole => out.merge_whole(part),
+            _ => {
+                out.tx.extend_from_slice(&part.tx);
+                out.p2p.extend_from_slice(&part.p2p);
+                out.crypto.extend_from_slice(&part.crypto);
+            }
+        };
         for day in cover.days {
-            out.append(day.activity.clone());
+            add(&day.activity);
         }
         for part in cover.live {
-            out.append(Activity::query(src, part, Bucket::Day).await?);
+            add(&Activity::query(src, part, Bucket::Day).await?);
         }
         Ok(Some(out))
     }
 
-    fn append(&mut self, other: Activity) {
-        self.tx.extend(other.tx);
-        self.p2p.extend(other.p2p);
-        self.crypto.extend(other.crypto);
-    }
-
-    /// The same groups with every bucket key folded into one (`''`).
-    fn as_whole(&self) -> Activity {
-        fn fold<T: Clone>(groups: &[T], rekey: impl Fn(&mut T)) -> Vec<T> {
-            groups
-                .iter()
-                .cloned()
-                .map(|mut g| {
-                    rekey(&mut g);
-                    g
-                })
-                .collect()
+    /// Adds `other`'s groups to this bucket-less activity, merging groups that differ only in
+    /// their bucket key (there are a few dozen attribute sets, so a linear search is enough).
+    fn merge_whole(&mut self, other: &Activity) {
+        fn merge<G: Grouped + Clone>(
+            into: &mut Vec<G>,
+            groups: &[G],
+            same: impl Fn(&G, &G) -> bool,
+            add: impl Fn(&mut G, &G),
+        ) {
+            for g in groups {
+                match into.iter_mut().find(|have| same(have, g)) {
+                    Some(have) => add(have, g),
+                    None => into.push(g.clone()),
+                }
+            }
         }
-        Activity {
-            tx: fold(&self.tx, |g| g.key.clear()),
-            p2p: fold(&self.p2p, |g| g.key.clear()),
-            crypto: fold(&self.crypto, |g| g.key.clear()),
-        }
+        let add_tx = |have: &mut TxGroup, g: &TxGroup| {
+            have.count += g.count;
+            have.kobo += g.kobo;
+        };
+        let add_order = |have: &mut OrderGroup, g: &OrderGroup| {
+            have.count += g.count;
+            have.kobo += g.kobo;
+        };
+        let same_order = |a: &OrderGroup, b: &OrderGroup| a.status == b.status;
+        let start = (self.tx.len(), self.p2p.len(), self.crypto.len());
+        merge(
+            &mut self.tx,
+            &other.tx,
+            |a, b| {
+                a.category == b.category && a.tx_type == b.tx_type && a.status == b.status && a.p2p == b.p2p
+            },
+            add_tx,
+        );
+        merge(&mut self.p2p, &other.p2p, same_order, add_order);
+        merge(&mut self.crypto, &other.crypto, same_order, add_order);
+        self.tx[start.0..].iter_mut().for_each(|g| g.key.clear());
+        self.p2p[start.1..].iter_mut().for_each(|g| g.key.clear());
+        self.crypto[start.2..].iter_mut().for_each(|g| g.key.clear());
     }
 
     /// Revenue over every bucket.
