@@ -12,7 +12,7 @@ use mafita_analytics::api::days::DayKeeper;
 use mafita_analytics::api::ondemand::OnDemand;
 use mafita_analytics::api::prom::Registry;
 use mafita_analytics::api::snapshots::SnapshotCache;
-use mafita_analytics::api::{AppState, Application};
+use mafita_analytics::api::{spawn_reloader, AppState, Application};
 use mafita_analytics::materializer::{run_once, Materializer, RunTrigger};
 use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
 use reqwest::header::{
@@ -52,9 +52,16 @@ impl App {
 /// A seeded platform (user 1 is staff; user 2 is not), one materializer run, and the server
 /// on 127.0.0.1:0.
 async fn spawn_app(backend: Backend) -> Option<App> {
+    spawn_app_sharing_days(backend, true).await
+}
+
+/// [`spawn_app`]; with `shared_days` false the server does not share the run's day store, like
+/// an instance that did not run the latest run (`serve --no-scheduler`).
+async fn spawn_app_sharing_days(backend: Backend, shared_days: bool) -> Option<App> {
     let db = common::seeded(backend, 120, 5).await?;
     let ctx = common::run_context(&db, &WINDOWS);
     assert!(run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().succeeded());
+    let slot = if shared_days { ctx.days.clone() } else { Default::default() };
     let state = Arc::new(AppState {
         platform: db.db.clone(),
         summary: db.db.clone(),
@@ -65,7 +72,7 @@ async fn spawn_app(backend: Backend) -> Option<App> {
         ondemand: OnDemand::new(Duration::from_secs(300), 1000),
         verifier: TokenVerifier::hs256(SECRET, "user_id"),
         users: UserCache::new(Duration::from_secs(30)),
-        days: Arc::new(DayKeeper::new(ctx.days.clone())),
+        days: Arc::new(DayKeeper::new(slot)),
         materializer: Materializer::start(ctx),
         prom: Registry::default(),
     });
@@ -466,6 +473,38 @@ async fn admin_recompute_serves_new_rows_and_runs_are_listed() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["coalesced"], false);
         assert!(body["run_id"].is_i64() || body["status"] == "queued", "{body}");
+    }
+}
+
+/// An instance that did not run the latest run reads its own day store in the background (the
+/// reloader's job), shows it in `admin/status`, and folds on-demand windows from it.
+#[tokio::test]
+async fn an_instance_without_the_run_reads_its_own_day_store() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_sharing_days(backend, false).await else { continue };
+        let status: Value = app.staff_get("/api/analytics/admin/status/").await.json().await.unwrap();
+        assert_eq!(status["day_store"], Value::Null);
+        let run_id = app.state.snapshots.run_id();
+        spawn_reloader(app.state.clone(), Duration::from_millis(50));
+        let mut store = Value::Null;
+        for _ in 0..200 {
+            let status: Value = app.staff_get("/api/analytics/admin/status/").await.json().await.unwrap();
+            store = status["day_store"].clone();
+            if !store.is_null() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(store["run_id"], json!(run_id), "{store}");
+        // At least two years of whole days, ending with yesterday or today.
+        assert!(store["days"].as_i64().unwrap() >= 730, "{store}");
+        assert!(store["approx_bytes"].as_i64().unwrap() > 0);
+        let res = app.staff_get("/api/analytics/users/?days=45").await;
+        assert_eq!(res.headers()["x-analytics-source"], "computed");
+        let body: Value = res.json().await.unwrap();
+        let computed_at: chrono::DateTime<Utc> = body["generated_at"].as_str().unwrap().parse().unwrap();
+        let window = Window::rolling(computed_at, app.state.settings.tz, 45).unwrap();
+        assert_eq!(body, direct(&app, Endpoint::Users, &window).await);
     }
 }
 

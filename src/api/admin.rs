@@ -152,8 +152,19 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
     let next_run = state.schedule.as_deref().and_then(|expr| {
         croner::Cron::new(expr).with_seconds_required().parse().ok()?.find_next_occurrence(&now, false).ok()
     });
+    // What on-demand windows fold from: null until a run or a background read has made one.
+    let day_store = state.days.store().map(|store| {
+        json!({
+            "run_id": state.days.run_id(),
+            "read_at": rfc3339_micros(store.read_at()),
+            "first_day_starts_at": rfc3339_micros(store.start()),
+            "days": store.len(),
+            "approx_bytes": store.approx_bytes(),
+        })
+    });
     Ok(Json(json!({
         "snapshots": snapshots,
+        "day_store": day_store,
         "windows": state.windows,
         "schedule": state.schedule,
         "next_scheduled_run": next_run.map(rfc3339_micros),

@@ -262,3 +262,109 @@ impl DaySlot {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(id, _)| *id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// A store of `len` empty days from `first`, read at `read_at`, with users 1 (joined
+    /// 2026-01-01) and 2 (joined 2026-06-10).
+    fn store(tz: Tz, first: NaiveDate, len: i64, read_at: DateTime<Utc>) -> DayStore {
+        let days = (0..len).map(|i| Day { date: first + Duration::days(i), ..Day::default() }).collect();
+        let joined = vec![
+            (1, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap().timestamp_micros()),
+            (2, Utc.with_ymd_and_hms(2026, 6, 10, 0, 0, 0).unwrap().timestamp_micros()),
+        ];
+        DayStore { tz, read_at, first, days, revenue_before_first: 0, joined }
+    }
+
+    fn dates(cover: &Cover<'_>) -> Vec<NaiveDate> {
+        cover.days.iter().map(|d| d.date).collect()
+    }
+
+    #[test]
+    fn a_rolling_week_takes_its_whole_days_and_reads_its_partial_first_and_last_day() {
+        let tz = chrono_tz::Africa::Lagos;
+        let now = Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).unwrap();
+        // Days 06-01 ..= 06-14, read at 06-15 01:00 local.
+        let s = store(tz, date(2026, 6, 1), 14, Utc.with_ymd_and_hms(2026, 6, 15, 0, 0, 0).unwrap());
+        let cover = s.cover(Range::new(now - Duration::days(7), now)).unwrap();
+        // 06-08 11:00 local .. 06-15 11:00 local: 06-09 ..= 06-14 are whole.
+        assert_eq!(dates(&cover), (9..=14).map(|d| date(2026, 6, d)).collect::<Vec<_>>());
+        assert_eq!(
+            cover.live,
+            vec![
+                Range::new(now - Duration::days(7), Utc.with_ymd_and_hms(2026, 6, 8, 23, 0, 0).unwrap()),
+                Range::new(Utc.with_ymd_and_hms(2026, 6, 14, 23, 0, 0).unwrap(), now),
+            ]
+        );
+    }
+
+    #[test]
+    fn days_after_the_read_and_before_the_first_stored_day_are_read_live() {
+        let tz = chrono_tz::Africa::Lagos;
+        // Days 06-05 ..= 06-09 only; the store was read on 06-10.
+        let s = store(tz, date(2026, 6, 5), 5, Utc.with_ymd_and_hms(2026, 6, 10, 0, 0, 0).unwrap());
+        let from = local_midnight(tz, date(2026, 6, 1));
+        let to = local_midnight(tz, date(2026, 6, 13));
+        let cover = s.cover(Range::new(from, to)).unwrap();
+        assert_eq!(dates(&cover), (5..=9).map(|d| date(2026, 6, d)).collect::<Vec<_>>());
+        assert_eq!(
+            cover.live,
+            vec![
+                Range::new(from, local_midnight(tz, date(2026, 6, 5))),
+                Range::new(local_midnight(tz, date(2026, 6, 10)), to),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_range_without_a_whole_stored_day_is_read_live() {
+        let tz = chrono_tz::Africa::Lagos;
+        let s = store(tz, date(2026, 6, 1), 14, Utc.with_ymd_and_hms(2026, 6, 15, 0, 0, 0).unwrap());
+        let start = Utc.with_ymd_and_hms(2026, 6, 10, 1, 0, 0).unwrap();
+        assert!(s.cover(Range::new(start, start + Duration::hours(20))).is_none());
+        // Entirely after the stored days.
+        let later = local_midnight(tz, date(2026, 6, 20));
+        assert!(s.cover(Range::new(later, later + Duration::days(3))).is_none());
+    }
+
+    /// New York's 2026-03-08 lasts 23 hours and 2026-11-01 lasts 25: whole days are still
+    /// whole, with no live part between them.
+    #[test]
+    fn daylight_saving_days_are_whole_days() {
+        let tz = chrono_tz::America::New_York;
+        let s = store(tz, date(2026, 3, 1), 250, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
+        for (a, b) in [(date(2026, 3, 7), date(2026, 3, 10)), (date(2026, 10, 31), date(2026, 11, 3))] {
+            let cover = s.cover(Range::new(local_midnight(tz, a), local_midnight(tz, b))).unwrap();
+            assert_eq!(dates(&cover), vec![a, a + Duration::days(1), a + Duration::days(2)]);
+            assert!(cover.live.is_empty());
+        }
+        assert_eq!(
+            local_midnight(tz, date(2026, 3, 9)) - local_midnight(tz, date(2026, 3, 8)),
+            Duration::hours(23)
+        );
+    }
+
+    #[test]
+    fn churn_counts_only_users_joined_before_the_cutoff_and_only_up_to_the_read() {
+        let tz = chrono_tz::Africa::Lagos;
+        let read_at = Utc.with_ymd_and_hms(2026, 6, 15, 0, 0, 0).unwrap();
+        let s = store(tz, date(2026, 6, 1), 14, read_at);
+        let users: RoaringBitmap = [1u32, 2, 3].into_iter().collect();
+        // User 3 is unknown to the store (joined after the read): never "joined before".
+        assert_eq!(s.joined_before(&users, Utc.with_ymd_and_hms(2026, 6, 5, 0, 0, 0).unwrap()), 1);
+        assert_eq!(s.joined_before(&users, Utc.with_ymd_and_hms(2026, 6, 11, 0, 0, 0).unwrap()), 2);
+        let spec = |before| ActiveSpec {
+            joined_before: Some(before),
+            ..ActiveSpec::any(Range::new(read_at, read_at))
+        };
+        assert!(s.answers(&spec(read_at)));
+        assert!(!s.answers(&spec(read_at + Duration::seconds(1))));
+    }
+}

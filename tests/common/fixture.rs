@@ -182,6 +182,17 @@ impl Fixture {
             Backend::Postgres => mafita_analytics::db::Dialect::Postgres,
         };
         let mut out: Vec<String> = mafita_analytics::db::platform_ddl(dialect);
+        out.extend(self.inserts(backend));
+        out.join(";\n") + ";"
+    }
+
+    /// Only the rows, as one script: what a platform writes into an existing database.
+    pub fn rows_script(&self, backend: Backend) -> String {
+        self.inserts(backend).join(";\n") + ";"
+    }
+
+    fn inserts(&self, backend: Backend) -> Vec<String> {
+        let mut out = Vec::new();
         let ts = |t: &str| match backend {
             Backend::Sqlite => format!("'{t}'"),
             Backend::Postgres => format!("'{t}+00'"),
@@ -238,6 +249,6 @@ impl Fixture {
                 ),
             });
         }
-        out.join(";\n") + ";"
+        out
     }
 }
