@@ -342,6 +342,8 @@ async fn routes_methods_and_probes() {
     assert!(metrics.contains("analytics_answers_total{source=\"snapshot\"} 1"));
     assert!(metrics.contains("analytics_runs_total{status=\"succeeded\"} 1"));
     assert!(metrics.contains("analytics_snapshot_age_seconds{endpoint=\"kpis\",window_days=\"7\"}"));
+    // The run left its day store to this process.
+    assert!(metrics.contains("\nanalytics_day_store_bytes "), "{metrics}");
     // CORS for the dashboard's origin.
     let res = app
         .client

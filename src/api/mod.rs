@@ -161,6 +161,18 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             endpoint.name()
         );
     }
+    if let Some(store) = state.days.store() {
+        // Operators see how old the days on-demand windows fold from are, and what they cost.
+        let age = (now - store.read_at()).num_milliseconds() as f64 / 1000.0;
+        extra.push_str(
+            "# HELP analytics_day_store_age_seconds Age of the day store on-demand windows fold from.\n",
+        );
+        extra.push_str("# TYPE analytics_day_store_age_seconds gauge\n");
+        let _ = writeln!(extra, "analytics_day_store_age_seconds {age}");
+        extra.push_str("# HELP analytics_day_store_bytes Approximate size of the day store.\n");
+        extra.push_str("# TYPE analytics_day_store_bytes gauge\n");
+        let _ = writeln!(extra, "analytics_day_store_bytes {}", store.approx_bytes());
+    }
     let runs = async {
         let mut conn = state.summary.pool.acquire().await?;
         let mut q = crate::db::Sql::new(state.summary.dialect);
