@@ -73,3 +73,18 @@ CREATE TABLE rewards_bonus (
   expires_at timestamp with time zone NULL, updated_at timestamp with time zone NOT NULL,
   bonus_type_id bigint NOT NULL REFERENCES rewards_bonustype (id) DEFERRABLE INITIALLY DEFERRED,
   user_id bigint NOT NULL REFERENCES accounts_user (id) DEFERRABLE INITIALLY DEFERRED);
+
+-- Django indexes every ForeignKey column (db_index=True by default).
+CREATE INDEX accounts_user_referred_by_id_idx ON accounts_user (referred_by_id);
+CREATE INDEX wallet_wallettransaction_user_id_idx ON wallet_wallettransaction (user_id);
+CREATE INDEX wallet_wallettransaction_wallet_id_idx ON wallet_wallettransaction (wallet_id);
+CREATE INDEX p2p_deposit_p2p_offer_merchant_id_idx ON p2p_deposit_p2p_offer (merchant_id);
+CREATE INDEX p2p_depositorder_buyer_id_idx ON p2p_depositorder (buyer_id);
+CREATE INDEX p2p_depositorder_sell_offer_id_idx ON p2p_depositorder (sell_offer_id);
+CREATE INDEX p2p_withdraw_p2p_offer_merchant_id_idx ON p2p_withdraw_p2p_offer (merchant_id);
+CREATE INDEX p2p_withdraworder_buyer_offer_id_idx ON p2p_withdraworder (buyer_offer_id);
+CREATE INDEX p2p_withdraworder_seller_id_idx ON p2p_withdraworder (seller_id);
+CREATE INDEX gasfee_cryptopurchase_crypto_id_idx ON gasfee_cryptopurchase (crypto_id);
+CREATE INDEX gasfee_cryptopurchase_user_id_idx ON gasfee_cryptopurchase (user_id);
+CREATE INDEX rewards_bonus_bonus_type_id_idx ON rewards_bonus (bonus_type_id);
+CREATE INDEX rewards_bonus_user_id_idx ON rewards_bonus (user_id);
