@@ -41,6 +41,8 @@ wait_for_day_store() {
   done
   echo "the server on port $1 did not read its day store in 120 s" >&2; exit 1
 }
+# wrk latency ("385.00us", "1.94ms", "1.02s") in milliseconds.
+to_ms() { awk '{v = $1; f = 1; if (v ~ /us$/) f = 0.001; else if (v ~ /ms$/) f = 1; else if (v ~ /s$/) f = 1000; gsub(/[a-z]+$/, "", v); printf "%.2f\n", v * f}'; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 users_of() { case "$1" in S) echo 10000 ;; M) echo 100000 ;; L) echo 1000000 ;; esac; }
 
@@ -49,7 +51,7 @@ users_of() { case "$1" in S) echo 10000 ;; M) echo 100000 ;; L) echo 1000000 ;; 
   echo
   echo "Produced by \`bash bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB,"
   echo "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}'), $(psql --version | head -1), PostgreSQL on the same machine,"
-  echo "wrk on the same machine (it competes with the server for the 2 cores). Medians of $RUNS runs. Seeded with"
+  echo "wrk on the same machine (it competes with the server for the 2 cores). Medians of $RUNS runs (load tests: $RUNS interleaved 10 s runs per path). Seeded with"
   echo "\`seed --users N --days 365\` (20 transactions per user), then \`create-indexes\` and \`migrate\`."
   echo
 } > "$OUT"
@@ -140,15 +142,24 @@ for scale in $SCALES; do
   server=$!
   # Load only once the server has read its day store: the read competes for the 2 cores.
   wait_for_day_store "$port"
-  load() {
-    wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port$1" > "$TMP/wrk"
-    rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk")
-    p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk"); p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk")
-    echo "$rps $p50 $p99"
+  # Each path RUNS times, interleaved, 10 s each; medians of throughput and of each latency
+  # (wrk shares the 2 cores with the server, so single samples swing by ±15 %).
+  paths=("/healthz" "/api/analytics/dashboard/overview/?days=30" "/api/analytics/users/?days=365")
+  for i in 0 1 2; do : > "$TMP/load_$i"; done
+  for _ in $(seq "$RUNS"); do
+    for i in 0 1 2; do
+      wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port${paths[$i]}" > "$TMP/wrk"
+      rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk")
+      p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk" | to_ms); p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk" | to_ms)
+      echo "$rps $p50 $p99" >> "$TMP/load_$i"
+    done
+  done
+  load() { # median rps, p50, p99 (ms) of path number $1
+    echo "$(cut -d' ' -f1 "$TMP/load_$1" | median) $(cut -d' ' -f2 "$TMP/load_$1" | median)ms $(cut -d' ' -f3 "$TMP/load_$1" | median)ms"
   }
-  read -r base_rps base_p50 base_p99 < <(load "/healthz")
-  read -r ov_rps ov_p50 ov_p99 < <(load "/api/analytics/dashboard/overview/?days=30")
-  read -r us_rps us_p50 us_p99 < <(load "/api/analytics/users/?days=365")
+  read -r base_rps base_p50 base_p99 < <(load 0)
+  read -r ov_rps ov_p50 ov_p99 < <(load 1)
+  read -r us_rps us_p50 us_p99 < <(load 2)
   serve_rss=$(ps -o rss= -p "$server" | tr -d ' ')
   kill -TERM "$server"; wait "$server" 2>/dev/null || true
 
