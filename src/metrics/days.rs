@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use roaring::RoaringBitmap;
 
+use super::facts::active::{active_user_sets, ActiveSpec};
 use super::facts::revenue::revenue_before;
-use super::facts::tx::{active_user_sets, ActiveSpec};
 use super::fold::Activity;
 use super::source::Source;
 use super::window::{Range, Window};

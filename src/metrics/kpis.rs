@@ -4,9 +4,9 @@ use chrono::Duration;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+use super::facts::active::{distinct_users, ActiveSpec};
 use super::facts::platform::{bonus_groups, wallet_totals};
 use super::facts::revenue::revenue_before;
-use super::facts::tx::{distinct_users, ActiveSpec};
 use super::facts::users::user_counts;
 use super::fold::{total, Activity};
 use super::num::{dec, floor_share, kobo, num, points, quotient, rate, trend};

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use super::facts::active::{distinct_users, ActiveSpec};
 use super::facts::platform::{bonus_groups, wallet_totals};
-use super::facts::tx::{distinct_users, ActiveSpec};
 use super::facts::users::user_counts;
 use super::fold::{total, Activity};
 use super::num::{dec, kobo, num, quotient, rate, trend};

@@ -8,8 +8,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 
+use super::facts::active::distinct_users_by;
 use super::facts::platform::bonus_groups;
-use super::facts::tx::distinct_users_by;
 use super::facts::users::joins_by;
 use super::fold::{per_key, total, Activity, Agg};
 use super::num::{dec, num, quotient, rate};

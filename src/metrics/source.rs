@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::days::DayStore;
-use super::facts::tx::{ActiveSpec, DayUsers};
+use super::facts::active::{ActiveSpec, DayUsers};
 use super::fold::Activity;
 use super::window::Range;
 use crate::db::{Bucket, Dialect, Sql};

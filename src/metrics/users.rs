@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use super::facts::active::{distinct_users, distinct_users_by, ActiveSpec};
 use super::facts::platform::wallet_totals;
 use super::facts::revenue::referred_revenue;
-use super::facts::tx::{distinct_users, distinct_users_by, ActiveSpec};
 use super::facts::users::{joins_by, top_referrers, user_counts};
 use super::fold::Activity;
 use super::num::{dec, kobo, num, quotient, rate};

@@ -2,6 +2,7 @@
 //! exact kobo sums per local-day key and attribute) that the endpoint modules fold into
 //! payloads; a window's additive numbers are always a fold over its day groups.
 
+pub mod active;
 pub mod orders;
 pub mod platform;
 pub mod revenue;
@@ -15,6 +16,11 @@ use super::source::Source;
 use super::window::Range;
 use crate::db::{Bucket, BucketKey, Sql};
 use crate::time::OffsetPlan;
+
+/// Prefixed to a column, keeps SQLite from driving a range read through that column's index
+/// (unary plus: same value, no index). Without statistics SQLite prefers the user-id index for
+/// `GROUP BY user_id` or a join and then visits every row of the table instead of the window's.
+pub(crate) const NO_INDEX: &str = "+";
 
 /// The local bucket key of `column` over `range`, rendered into `q`.
 pub(crate) fn bucket_key(

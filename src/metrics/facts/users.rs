@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::tx::NO_INDEX;
-use super::{bucket_key, in_range, int, text};
+use super::{bucket_key, in_range, int, text, NO_INDEX};
 use crate::db::Bucket;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;

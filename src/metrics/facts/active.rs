@@ -1,0 +1,235 @@
+//! Users active in a range: exact distinct-user counts, folded from the day store's per-day
+//! user sets where it has them, and the per-day sets themselves.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use roaring::RoaringBitmap;
+
+use super::{bucket_key, in_range, int, opt_text, text, NO_INDEX};
+use crate::db::Bucket;
+use crate::metrics::source::Source;
+use crate::metrics::window::Range;
+
+/// One distinct-user count to take: users with a transaction in `range`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActiveSpec {
+    /// Where the transactions must fall.
+    pub range: Range,
+    /// Count only `success` transactions.
+    pub success_only: bool,
+    /// Count only users who joined before this instant.
+    pub joined_before: Option<DateTime<Utc>>,
+}
+
+impl ActiveSpec {
+    /// Users with any transaction in `range`.
+    pub fn any(range: Range) -> ActiveSpec {
+        ActiveSpec { range, success_only: false, joined_before: None }
+    }
+}
+
+/// Exact distinct-user counts for several ranges.
+///
+/// With a day store, each count is the size of the union of the stored days' user sets and
+/// the users of the live parts. Otherwise (or for what the store cannot answer) one scan of
+/// the ranges' union: each user gets one flag per spec (one hash aggregate over users, which
+/// parallelises), and the flags are summed; only the per-user rows are joined to
+/// `accounts_user` when a spec needs join dates.
+pub async fn distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
+    let missing: Vec<ActiveSpec> =
+        specs.iter().filter(|s| !src.memo().active.contains_key(s)).copied().collect();
+    let mut by_scan = Vec::new();
+    for spec in missing {
+        match count_from_store(src, &spec).await? {
+            Some(count) => {
+                src.memo().active.insert(spec, count);
+            }
+            None => by_scan.push(spec),
+        }
+    }
+    if !by_scan.is_empty() {
+        let counts = count_distinct_users(src, &by_scan).await?;
+        src.memo().active.extend(by_scan.into_iter().zip(counts));
+    }
+    Ok(specs.iter().map(|s| src.memo().active[s]).collect())
+}
+
+/// `spec`'s count folded from the day store, or `None` when there is no store or it cannot
+/// answer the spec.
+async fn count_from_store(src: &mut Source<'_>, spec: &ActiveSpec) -> Result<Option<i64>, sqlx::Error> {
+    let Some(store) = src.days() else { return Ok(None) };
+    if !store.answers(spec) {
+        return Ok(None);
+    }
+    // A range without a whole stored day (today so far, yesterday's partial window) is read
+    // live as user sets too: a small grouped read, never the flag scan.
+    let (days, live) = match store.cover(spec.range) {
+        Some(cover) => (cover.days, cover.live),
+        None => (&[][..], vec![spec.range]),
+    };
+    let mut users = RoaringBitmap::new();
+    for day in days {
+        users |= if spec.success_only { &day.active_success } else { &day.active };
+    }
+    for part in live {
+        for day in live_user_sets(src, part).await?.iter() {
+            users |= if spec.success_only { &day.success } else { &day.any };
+        }
+    }
+    let count = match spec.joined_before {
+        Some(before) => store.joined_before(&users, before),
+        None => users.len(),
+    };
+    Ok(Some(i64::try_from(count).unwrap_or(i64::MAX)))
+}
+
+/// The users with a transaction on one local day.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DayUsers {
+    /// Local day key (`YYYY-MM-DD`).
+    pub key: String,
+    /// Users with any transaction.
+    pub any: RoaringBitmap,
+    /// Users with a `success` transaction.
+    pub success: RoaringBitmap,
+}
+
+/// The users active on each local day of `range`, in one grouped read that returns a row per
+/// day (the ids as one list) instead of a row per user.
+pub async fn active_user_sets(src: &mut Source<'_>, range: Range) -> Result<Vec<DayUsers>, sqlx::Error> {
+    let mut q = src.sql();
+    let key = bucket_key(src, &mut q, "t.created_at", Bucket::Day, range);
+    let (key, group) = (key.select, key.group);
+    let window = in_range(&mut q, "t.created_at", range);
+    let any = src.dialect().id_list("t.user_id");
+    let success = src.dialect().id_list("CASE WHEN t.status = 'success' THEN t.user_id END");
+    q.push(&format!(
+        "SELECT {key}, {any}, {success} FROM wallet_wallettransaction t WHERE {window} GROUP BY {group}"
+    ));
+    src.all(&q)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(DayUsers {
+                key: text(row, 0)?,
+                any: id_set(opt_text(row, 1)?)?,
+                success: id_set(opt_text(row, 2)?)?,
+            })
+        })
+        .collect()
+}
+
+/// [`active_user_sets`] of a live part, remembered for the other specs and days that need it.
+async fn live_user_sets(src: &mut Source<'_>, range: Range) -> Result<Arc<Vec<DayUsers>>, sqlx::Error> {
+    if let Some(hit) = src.memo().live_users.get(&range) {
+        return Ok(hit.clone());
+    }
+    let sets = Arc::new(active_user_sets(src, range).await?);
+    src.memo().live_users.insert(range, sets.clone());
+    Ok(sets)
+}
+
+/// Parses a comma-separated id list into a set.
+fn id_set(list: Option<String>) -> Result<RoaringBitmap, sqlx::Error> {
+    let mut ids = Vec::new();
+    for part in list.as_deref().unwrap_or("").split(',').filter(|p| !p.is_empty()) {
+        let id: u32 = part.trim().parse().map_err(|_| {
+            sqlx::Error::Decode(format!("user id {part:?} is not an integer in 0..=4294967295").into())
+        })?;
+        ids.push(id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    RoaringBitmap::from_sorted_iter(ids).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+}
+
+async fn count_distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {
+    let (Some(lo), Some(hi)) =
+        (specs.iter().map(|s| s.range.start).min(), specs.iter().map(|s| s.range.end).max())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut q = src.sql();
+    let mut flags = Vec::new();
+    let mut sums = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let mut cond = in_range(&mut q, "t.created_at", spec.range);
+        if spec.success_only {
+            cond.push_str(" AND t.status = 'success'");
+        }
+        flags.push(format!("MAX(CASE WHEN {cond} THEN 1 ELSE 0 END) AS f{i}"));
+        let joined = match spec.joined_before {
+            Some(before) => format!(" AND u.date_joined < {}", q.ts(before)),
+            None => String::new(),
+        };
+        sums.push(format!(
+            "CAST(COALESCE(SUM(CASE WHEN f.f{i} = 1{joined} THEN 1 ELSE 0 END), 0) AS BIGINT)"
+        ));
+    }
+    let window = in_range(&mut q, "t.created_at", Range::new(lo, hi));
+    let join = if specs.iter().any(|s| s.joined_before.is_some()) {
+        " JOIN accounts_user u ON u.id = f.user_id"
+    } else {
+        ""
+    };
+    q.push(&format!(
+        "SELECT {} FROM (SELECT {NO_INDEX}t.user_id AS user_id, {} FROM wallet_wallettransaction t \
+         WHERE {window} GROUP BY 1) f{join}",
+        sums.join(", "),
+        flags.join(", ")
+    ));
+    let row = src.one(&q).await?;
+    (0..specs.len()).map(|i| int(&row, i)).collect()
+}
+
+/// Distinct users with any transaction, per local bucket of `range`. Daily counts of whole
+/// days are exact for any range containing the day, so with a day store they are its user
+/// sets' sizes, and only the live parts are read.
+pub async fn distinct_users_by(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    if bucket != Bucket::Day {
+        return count_distinct_users_by(src, range, bucket).await;
+    }
+    if let Some(hit) = src.memo().daily_active.get(&range) {
+        return Ok(hit.clone());
+    }
+    let store = src.days();
+    let rows = match store.as_ref().and_then(|s| s.cover(range)) {
+        Some(cover) => {
+            let mut rows: Vec<(String, i64)> = cover
+                .days
+                .iter()
+                .filter(|d| !d.active.is_empty())
+                .map(|d| (d.key(), d.active.len() as i64))
+                .collect();
+            for part in cover.live {
+                let sets = live_user_sets(src, part).await?;
+                rows.extend(sets.iter().map(|day| (day.key.clone(), day.any.len() as i64)));
+            }
+            rows
+        }
+        None => count_distinct_users_by(src, range, bucket).await?,
+    };
+    src.memo().daily_active.insert(range, rows.clone());
+    Ok(rows)
+}
+
+async fn count_distinct_users_by(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut q = src.sql();
+    let key = bucket_key(src, &mut q, "t.created_at", bucket, range);
+    let (key, group) = (key.select, key.group);
+    let window = in_range(&mut q, "t.created_at", range);
+    q.push(&format!(
+        "SELECT {key}, CAST(COUNT(DISTINCT t.user_id) AS BIGINT) FROM wallet_wallettransaction t \
+         WHERE {window} GROUP BY {group}"
+    ));
+    src.all(&q).await?.iter().map(|row| Ok((text(row, 0)?, int(row, 1)?))).collect()
+}
