@@ -153,9 +153,9 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
         croner::Cron::new(expr).with_seconds_required().parse().ok()?.find_next_occurrence(&now, false).ok()
     });
     // What on-demand windows fold from: null until a run or a background read has made one.
-    let day_store = state.days.store().map(|store| {
+    let day_store = state.days.current().map(|(run_id, store)| {
         json!({
-            "run_id": state.days.run_id(),
+            "run_id": run_id,
             "read_at": rfc3339_micros(store.read_at()),
             "first_day_starts_at": rfc3339_micros(store.start()),
             "days": store.len(),

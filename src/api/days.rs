@@ -33,9 +33,9 @@ impl DayKeeper {
         self.slot.get()
     }
 
-    /// The run the current store belongs to.
-    pub fn run_id(&self) -> Option<i64> {
-        self.slot.run_id()
+    /// The current store with the run it belongs to (for `admin/status/`).
+    pub fn current(&self) -> Option<(i64, Arc<DayStore>)> {
+        self.slot.current()
     }
 
     /// Starts a background read when the store is older than `loaded_run` (the snapshots'

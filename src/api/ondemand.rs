@@ -40,7 +40,8 @@ impl OnDemand {
     }
 
     /// The answer for `endpoint` over `window` with `filter`: from the cache, or computed once
-    /// however many requests ask at the same time, folding whole days from `days` when given. Returns it and whether it was a cache hit.
+    /// however many requests ask at the same time, folding whole days from `days` when given.
+    /// Returns it and whether it was a cache hit.
     pub async fn get(
         &self,
         platform: &Db,

@@ -13,6 +13,7 @@ pub mod schedule;
 pub mod store;
 pub mod verify;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,7 +130,7 @@ pub struct Materializer {
 
 struct Inner {
     ctx: RunContext,
-    running: std::sync::atomic::AtomicBool,
+    running: AtomicBool,
     pending: Mutex<Option<Pending>>,
     wake: Notify,
 }
@@ -155,7 +156,7 @@ impl Materializer {
 
     /// Whether this process is running a run now (it will leave a fresh day store).
     pub fn is_running(&self) -> bool {
-        self.inner.running.load(std::sync::atomic::Ordering::SeqCst)
+        self.inner.running.load(Ordering::SeqCst)
     }
 
     /// Asks for a run. Requests made while one is waiting join it; one made during a run
@@ -192,7 +193,7 @@ impl Inner {
             self.wake.notified().await;
             loop {
                 let Some(request) = self.pending.lock().await.take() else { break };
-                self.running.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.running.store(true, Ordering::SeqCst);
                 let outcome = match run::acquire_lease(&self.ctx, None).await {
                     Ok(_) => {
                         // Tell waiters the id as soon as the run row exists.
@@ -214,7 +215,7 @@ impl Inner {
                         RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) }
                     }
                 };
-                self.running.store(false, std::sync::atomic::Ordering::SeqCst);
+                self.running.store(false, Ordering::SeqCst);
                 crate::memory::release_freed_memory();
                 for f in request.finished {
                     let _ = f.send(outcome.clone());

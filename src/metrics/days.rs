@@ -252,14 +252,19 @@ impl DaySlot {
         }
     }
 
+    /// The current store and the run it belongs to, read together.
+    pub fn current(&self) -> Option<(i64, Arc<DayStore>)> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The current store, if any.
     pub fn get(&self) -> Option<Arc<DayStore>> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, s)| s.clone())
+        self.current().map(|(_, store)| store)
     }
 
     /// The run the current store belongs to.
     pub fn run_id(&self) -> Option<i64> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(id, _)| *id)
+        self.current().map(|(id, _)| id)
     }
 }
 

@@ -40,12 +40,13 @@ pub async fn revenue_before(
         cutoffs.iter().filter(|c| !src.memo().lifetime_revenue.contains_key(c)).copied().collect();
     // With a day store: the revenue before its first day, plus its days and live reads after.
     if let Some(store) = src.days() {
-        for cutoff in missing.clone().into_iter().filter(|c| *c >= store.start()) {
+        let (folded, before_store): (Vec<_>, Vec<_>) = missing.into_iter().partition(|c| *c >= store.start());
+        for cutoff in folded {
             let since = Activity::load(src, Range::new(store.start(), cutoff), Bucket::Whole).await?;
             let kobo = store.revenue_before_start() + since.revenue().total().kobo;
             src.memo().lifetime_revenue.insert(cutoff, kobo);
         }
-        missing.retain(|c| *c < store.start());
+        missing = before_store;
     }
     if !missing.is_empty() {
         let sums = sum_revenue_before(src, &missing).await?;
