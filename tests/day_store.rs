@@ -66,7 +66,7 @@ async fn read_store(t: &TestDb, settings: &MetricSettings) -> Arc<DayStore> {
     let (y, m, d, h, min) = READ_AT;
     let mut conn = t.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, t.db.dialect, settings);
-    Arc::new(DayStore::build(&mut src, at(2026, 6, 1, 0, 0), at(y, m, d, h, min)).await.unwrap())
+    Arc::new(DayStore::build(&mut src, at(2026, 6, 1, 0, 0), at(y, m, d, h, min), 0).await.unwrap())
 }
 
 async fn payload(

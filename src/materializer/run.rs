@@ -239,7 +239,7 @@ pub async fn read_day_store(ctx: &RunContext) -> Result<Arc<DayStore>, RunError>
     let mut tx = begin_read(&mut conn, ctx).await?;
     let store = {
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        DayStore::build(&mut src, DayStore::span_start(&windows, now), now)
+        DayStore::build(&mut src, DayStore::span_start(&windows, now), now, 0)
             .await
             .map_err(|e| platform_error(&e))?
     };

@@ -127,7 +127,7 @@ impl Revenue {
 
 /// The facts most payloads share for one range: transactions, P2P deposit orders and crypto
 /// purchases, grouped by `bucket`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Activity {
     /// Wallet transaction groups.
     pub tx: Vec<TxGroup>,
@@ -225,7 +225,7 @@ impl Activity {
             have.count += g.count;
             have.kobo += g.kobo;
         };
-        let same_order = |a: &OrderGroup, b: &OrderGroup| a.status == b.status;
+        let same_order = |a: &OrderGroup, b: &OrderGroup| a.status == b.status && a.network == b.network;
         let start = (self.tx.len(), self.p2p.len(), self.crypto.len());
         merge(
             &mut self.tx,

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use super::facts::active::{distinct_users, ActiveSpec};
-use super::facts::platform::{bonus_groups, wallet_totals};
+use super::facts::platform::{bonuses as bonus_groups, wallet_totals};
 use super::facts::revenue::revenue_before;
 use super::facts::users::user_counts;
 use super::fold::{total, Activity};

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::facts::active::{distinct_users, ActiveSpec};
-use super::facts::platform::{bonus_groups, wallet_totals};
+use super::facts::platform::{bonuses as bonus_groups, wallet_totals};
 use super::facts::users::user_counts;
 use super::fold::{total, Activity};
 use super::num::{dec, kobo, num, quotient, rate, trend};

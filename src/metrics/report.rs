@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 
 use super::facts::active::distinct_users_by;
-use super::facts::platform::bonus_groups;
-use super::facts::users::joins_by;
+use super::facts::platform::bonuses;
+use super::facts::users::signups_by;
 use super::fold::{per_key, total, Activity, Agg};
 use super::num::{dec, num, quotient, rate};
 use super::source::Source;
@@ -240,12 +240,12 @@ pub async fn report(
         BTreeMap::new()
     };
     let joins: BTreeMap<String, i64> = if wants(MetricGroup::Users) {
-        joins_by(src, range, bucket).await?.into_iter().collect()
+        signups_by(src, range, bucket).await?.into_iter().collect()
     } else {
         BTreeMap::new()
     };
     let bonuses = if wants(MetricGroup::Kpis) {
-        per_key(&bonus_groups(src, range, bucket).await?, |g| g.status != "reversed")
+        per_key(&bonuses(src, range, bucket).await?, |g| g.status != "reversed")
     } else {
         BTreeMap::new()
     };

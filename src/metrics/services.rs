@@ -2,10 +2,10 @@
 
 use serde_json::{json, Value};
 
-use super::facts::orders::{crypto_by_network, order_groups, OrderGroup, OrderTable};
+use super::facts::orders::{withdrawals, OrderGroup};
 use super::facts::platform::active_deposit_offers;
 use super::facts::tx::TxGroup;
-use super::fold::{per_key, sort_desc, total, Activity, Agg};
+use super::fold::{per_key, per_label, sort_desc, total, Activity, Agg};
 use super::num::{dec, kobo, num, rate};
 use super::source::Source;
 use super::window::Window;
@@ -21,11 +21,10 @@ const BILL_LABELS: &[(&str, &[&str])] = &[
     ("Education", &["education"]),
 ];
 
-/// Computes the services payload (6 queries).
+/// Computes the services payload (5 queries).
 pub async fn services(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
     let activity = Activity::load(src, w.current, Bucket::Day).await?;
-    let withdrawals = order_groups(src, OrderTable::P2pWithdraw, w.current, Bucket::Day).await?;
-    let networks = crypto_by_network(src, w.current).await?;
+    let withdrawals = withdrawals(src, w.current, Bucket::Day).await?;
     let offers = active_deposit_offers(src).await?;
 
     let status = |groups: &[OrderGroup], s: &str| total(groups, |g| g.status == s);
@@ -57,8 +56,15 @@ pub async fn services(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricE
     };
     let bill_service = |name: &str, cat: &str| service(name, category(&[cat], false), category(&[cat], true));
 
-    let mut by_network: Vec<(String, (i64, i64))> =
-        networks.into_iter().map(|(n, c, k)| (n, (k, c))).collect();
+    // Completed purchases of a known network (an inner join's view of `gasfee_crypto`).
+    let mut by_network: Vec<(String, (i64, i64))> = per_label(
+        &activity.crypto,
+        |g| g.network.clone(),
+        |g| g.status == "completed" && !g.network.is_empty(),
+    )
+    .into_iter()
+    .map(|(n, a)| (n, (a.kobo, a.count)))
+    .collect();
     sort_desc(&mut by_network);
 
     let body = json!({

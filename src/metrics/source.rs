@@ -9,8 +9,10 @@ use sqlx::AnyConnection;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::days::DayStore;
+use super::days::{Day, DayStore};
 use super::facts::active::{ActiveSpec, DayUsers};
+use super::facts::platform::WalletTotals;
+use super::facts::users::UserFlags;
 use super::fold::Activity;
 use super::window::Range;
 use crate::db::{Bucket, Dialect, Sql};
@@ -68,6 +70,10 @@ pub(crate) struct Memo {
     pub(crate) lifetime_revenue: HashMap<chrono::DateTime<chrono::Utc>, i64>,
     pub(crate) daily_active: HashMap<Range, Vec<(String, i64)>>,
     pub(crate) live_users: HashMap<Range, Arc<Vec<DayUsers>>>,
+    pub(crate) flags: HashMap<chrono::DateTime<chrono::Utc>, UserFlags>,
+    pub(crate) wallets: Option<WalletTotals>,
+    pub(crate) offers: Option<i64>,
+    pub(crate) joined_live: HashMap<Range, Arc<roaring::RoaringBitmap>>,
 }
 
 impl<'c> Source<'c> {
@@ -91,6 +97,17 @@ impl<'c> Source<'c> {
     /// The day store in use.
     pub fn days(&self) -> Option<Arc<DayStore>> {
         self.days.clone()
+    }
+
+    /// For a `Day` or `Whole` bucket over `range`: the store's whole days inside it and the parts
+    /// to read live; `None` when there is no store or it holds no whole day of the range.
+    pub(crate) fn stored_days(&self, range: Range, bucket: Bucket) -> Option<(Vec<Arc<Day>>, Vec<Range>)> {
+        if !matches!(bucket, Bucket::Day | Bucket::Whole) {
+            return None;
+        }
+        let store = self.days.as_ref()?;
+        let cover = store.cover(range)?;
+        Some((cover.days.to_vec(), cover.live))
     }
 
     /// The SQL flavour of the connection.

@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 
 use super::facts::active::{distinct_users, distinct_users_by, ActiveSpec};
 use super::facts::platform::wallet_totals;
+use super::facts::referrals::top_referrers;
 use super::facts::revenue::referred_revenue;
-use super::facts::users::{joins_by, top_referrers, user_counts};
+use super::facts::users::{signups_by, user_counts};
 use super::fold::Activity;
 use super::num::{dec, kobo, num, quotient, rate};
 use super::source::Source;
@@ -26,7 +27,7 @@ pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {
 /// Computes the users payload (8 queries).
 pub async fn users(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
     let counts = user_counts(src, w.now, &[w.current.start, w.current.end]).await?;
-    let joins: BTreeMap<String, i64> = joins_by(src, w.current, Bucket::Day).await?.into_iter().collect();
+    let joins: BTreeMap<String, i64> = signups_by(src, w.current, Bucket::Day).await?.into_iter().collect();
     let daily_active: BTreeMap<String, i64> =
         distinct_users_by(src, w.current, Bucket::Day).await?.into_iter().collect();
     let active = distinct_users(src, &active_specs(w)).await?;

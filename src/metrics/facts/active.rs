@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 
-use super::{bucket_key, in_range, int, opt_text, text, NO_INDEX};
+use super::{bucket_key, id_set, in_range, int, opt_text, text, NO_INDEX};
 use crate::db::Bucket;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
@@ -59,7 +59,8 @@ pub async fn distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Resul
 /// answer the spec.
 async fn count_from_store(src: &mut Source<'_>, spec: &ActiveSpec) -> Result<Option<i64>, sqlx::Error> {
     let Some(store) = src.days() else { return Ok(None) };
-    if !store.answers(spec) {
+    // "Joined before" a cutoff before the stored days: the store's base says nothing about it.
+    if spec.joined_before.is_some_and(|before| store.cover_to(before).is_none()) {
         return Ok(None);
     }
     // A range without a whole stored day (today so far, yesterday's partial window) is read
@@ -77,11 +78,32 @@ async fn count_from_store(src: &mut Source<'_>, spec: &ActiveSpec) -> Result<Opt
             users |= if spec.success_only { &day.success } else { &day.any };
         }
     }
-    let count = match spec.joined_before {
-        Some(before) => store.joined_before(&users, before),
+    let count = match spec.joined_before.and_then(|before| store.cover_to(before)) {
+        // Sign-up sets are disjoint (a user joins once), so the users who had joined are
+        // counted set by set: before the first day, on whole days, and on the partial day.
+        Some(joined) => {
+            let mut n = users.intersection_len(&store.base().joined);
+            for day in joined.days {
+                n += users.intersection_len(&day.joined);
+            }
+            for part in joined.live {
+                n += users.intersection_len(&*joined_live(src, part).await?);
+            }
+            n
+        }
         None => users.len(),
     };
     Ok(Some(i64::try_from(count).unwrap_or(i64::MAX)))
+}
+
+/// The users who joined in a live part, remembered for the other specs that need it.
+async fn joined_live(src: &mut Source<'_>, range: Range) -> Result<Arc<RoaringBitmap>, sqlx::Error> {
+    if let Some(hit) = src.memo().joined_live.get(&range) {
+        return Ok(hit.clone());
+    }
+    let set = Arc::new(super::users::joined_in(src, range).await?);
+    src.memo().joined_live.insert(range, set.clone());
+    Ok(set)
 }
 
 /// The users with a transaction on one local day.
@@ -128,20 +150,6 @@ async fn live_user_sets(src: &mut Source<'_>, range: Range) -> Result<Arc<Vec<Da
     let sets = Arc::new(active_user_sets(src, range).await?);
     src.memo().live_users.insert(range, sets.clone());
     Ok(sets)
-}
-
-/// Parses a comma-separated id list into a set.
-fn id_set(list: Option<String>) -> Result<RoaringBitmap, sqlx::Error> {
-    let mut ids = Vec::new();
-    for part in list.as_deref().unwrap_or("").split(',').filter(|p| !p.is_empty()) {
-        let id: u32 = part.trim().parse().map_err(|_| {
-            sqlx::Error::Decode(format!("user id {part:?} is not an integer in 0..=4294967295").into())
-        })?;
-        ids.push(id);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    RoaringBitmap::from_sorted_iter(ids).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
 async fn count_distinct_users(src: &mut Source<'_>, specs: &[ActiveSpec]) -> Result<Vec<i64>, sqlx::Error> {

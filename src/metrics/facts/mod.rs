@@ -5,10 +5,12 @@
 pub mod active;
 pub mod orders;
 pub mod platform;
+pub mod referrals;
 pub mod revenue;
 pub mod tx;
 pub mod users;
 
+use roaring::RoaringBitmap;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -41,6 +43,12 @@ pub(crate) fn in_range(q: &mut Sql, column: &str, range: Range) -> String {
     format!("{column} >= {start} AND {column} < {end}")
 }
 
+/// An instant before any platform row: the start of "all time" ranges (a bound both databases
+/// accept, unlike `DateTime::MIN_UTC`).
+pub(crate) fn beginning() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::<chrono::Utc>::UNIX_EPOCH - chrono::Duration::days(365 * 100)
+}
+
 /// Reads column `i` as an integer (counts and kobo sums).
 pub(crate) fn int(row: &AnyRow, i: usize) -> Result<i64, sqlx::Error> {
     row.try_get::<i64, _>(i)
@@ -54,4 +62,18 @@ pub(crate) fn text(row: &AnyRow, i: usize) -> Result<String, sqlx::Error> {
 /// Reads column `i` as nullable text.
 pub(crate) fn opt_text(row: &AnyRow, i: usize) -> Result<Option<String>, sqlx::Error> {
     row.try_get::<Option<String>, _>(i)
+}
+
+/// Parses a comma-separated id list into a set.
+pub(crate) fn id_set(list: Option<String>) -> Result<RoaringBitmap, sqlx::Error> {
+    let mut ids = Vec::new();
+    for part in list.as_deref().unwrap_or("").split(',').filter(|p| !p.is_empty()) {
+        let id: u32 = part.trim().parse().map_err(|_| {
+            sqlx::Error::Decode(format!("user id {part:?} is not an integer in 0..=4294967295").into())
+        })?;
+        ids.push(id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    RoaringBitmap::from_sorted_iter(ids).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }

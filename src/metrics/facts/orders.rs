@@ -1,4 +1,4 @@
-//! P2P orders and crypto purchases: grouped by bucket and status, and crypto by network.
+//! P2P orders and crypto purchases: grouped by bucket, status and (for crypto) network.
 
 use super::{bucket_key, in_range, int, text};
 use crate::db::Bucket;
@@ -26,20 +26,43 @@ impl OrderTable {
     }
 }
 
-/// Orders sharing a bucket and status.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Orders sharing a bucket, status and network.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OrderGroup {
     /// Local bucket key.
     pub key: String,
     /// Stored status (`completed`, `pending`, …).
     pub status: String,
+    /// The purchased crypto's network (`gasfee_crypto.network`); `''` for P2P orders.
+    pub network: String,
     /// Number of orders.
     pub count: i64,
     /// Exact `total_price` sum in kobo.
     pub kobo: i64,
 }
 
-/// Counts and `total_price` sums of `table` in `range`, by bucket and status.
+/// P2P withdraw orders in `range` by bucket and status: from the day store's whole days where
+/// it has them, read live for the rest.
+pub async fn withdrawals(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<OrderGroup>, sqlx::Error> {
+    let Some((days, live)) = src.stored_days(range, bucket) else {
+        return order_groups(src, OrderTable::P2pWithdraw, range, bucket).await;
+    };
+    let mut out: Vec<OrderGroup> = days.iter().flat_map(|d| d.withdrawals.iter().cloned()).collect();
+    for part in live {
+        out.extend(order_groups(src, OrderTable::P2pWithdraw, part, Bucket::Day).await?);
+    }
+    if bucket == Bucket::Whole {
+        out.iter_mut().for_each(|g| g.key.clear());
+    }
+    Ok(out)
+}
+
+/// Counts and `total_price` sums of `table` in `range`, by bucket and status (and network for
+/// crypto purchases, so the per-network breakdown folds from the same groups).
 pub async fn order_groups(
     src: &mut Source<'_>,
     table: OrderTable,
@@ -51,8 +74,15 @@ pub async fn order_groups(
     let (key, group) = (key.select, key.group);
     let window = in_range(&mut q, "o.created_at", range);
     let sum = src.dialect().kobo_sum("o.total_price", None);
+    let (network, join) = match table {
+        OrderTable::CryptoPurchase => {
+            ("COALESCE(c.network, '')", " LEFT JOIN gasfee_crypto c ON c.id = o.crypto_id")
+        }
+        _ => ("''", ""),
+    };
     q.push(&format!(
-        "SELECT {key}, o.status, CAST(COUNT(*) AS BIGINT), {sum} FROM {} o WHERE {window} GROUP BY {group}, 2",
+        "SELECT {key}, o.status, {network}, CAST(COUNT(*) AS BIGINT), {sum} FROM {} o{join} \
+         WHERE {window} GROUP BY {group}, 2, 3",
         table.table()
     ));
     src.all(&q)
@@ -62,25 +92,10 @@ pub async fn order_groups(
             Ok(OrderGroup {
                 key: text(row, 0)?,
                 status: text(row, 1)?,
-                count: int(row, 2)?,
-                kobo: int(row, 3)?,
+                network: text(row, 2)?,
+                count: int(row, 3)?,
+                kobo: int(row, 4)?,
             })
         })
         .collect()
-}
-
-/// Completed crypto purchases in `range` per network: `(network, count, kobo)`.
-pub async fn crypto_by_network(
-    src: &mut Source<'_>,
-    range: Range,
-) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
-    let mut q = src.sql();
-    let window = in_range(&mut q, "p.created_at", range);
-    let sum = src.dialect().kobo_sum("p.total_price", None);
-    q.push(&format!(
-        "SELECT c.network, CAST(COUNT(*) AS BIGINT), {sum} FROM gasfee_cryptopurchase p \
-         JOIN gasfee_crypto c ON c.id = p.crypto_id \
-         WHERE p.status = 'completed' AND {window} GROUP BY c.network"
-    ));
-    src.all(&q).await?.iter().map(|row| Ok((text(row, 0)?, int(row, 1)?, int(row, 2)?))).collect()
 }

@@ -17,25 +17,35 @@ pub struct WalletTotals {
     pub locked: i64,
 }
 
-/// Current wallet totals.
+/// Current wallet totals, read once per source (the same for every window of a run).
 pub async fn wallet_totals(src: &mut Source<'_>) -> Result<WalletTotals, sqlx::Error> {
+    if let Some(hit) = src.memo().wallets {
+        return Ok(hit);
+    }
     let mut q = src.sql();
     let balance = src.dialect().kobo_sum("balance", None);
     let locked = src.dialect().kobo_sum("locked_balance", None);
     q.push(&format!("SELECT CAST(COUNT(*) AS BIGINT), {balance}, {locked} FROM wallet_wallet"));
     let row = src.one(&q).await?;
-    Ok(WalletTotals { count: int(&row, 0)?, balance: int(&row, 1)?, locked: int(&row, 2)? })
+    let totals = WalletTotals { count: int(&row, 0)?, balance: int(&row, 1)?, locked: int(&row, 2)? };
+    src.memo().wallets = Some(totals);
+    Ok(totals)
 }
 
-/// Deposit offers currently available to buyers.
+/// Deposit offers currently available to buyers, read once per source.
 pub async fn active_deposit_offers(src: &mut Source<'_>) -> Result<i64, sqlx::Error> {
+    if let Some(hit) = src.memo().offers {
+        return Ok(hit);
+    }
     let mut q = src.sql();
     q.push("SELECT CAST(COUNT(*) AS BIGINT) FROM p2p_deposit_p2p_offer WHERE is_available");
-    int(&src.one(&q).await?, 0)
+    let offers = int(&src.one(&q).await?, 0)?;
+    src.memo().offers = Some(offers);
+    Ok(offers)
 }
 
 /// Bonuses sharing a bucket and status.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BonusGroup {
     /// Local bucket key.
     pub key: String,
@@ -47,7 +57,27 @@ pub struct BonusGroup {
     pub kobo: i64,
 }
 
-/// Bonuses created in `range`, by bucket and status.
+/// Bonuses created in `range`, by bucket and status: from the day store's whole days where it
+/// has them, read live for the rest.
+pub async fn bonuses(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<BonusGroup>, sqlx::Error> {
+    let Some((days, live)) = src.stored_days(range, bucket) else {
+        return bonus_groups(src, range, bucket).await;
+    };
+    let mut out: Vec<BonusGroup> = days.iter().flat_map(|d| d.bonuses.iter().cloned()).collect();
+    for part in live {
+        out.extend(bonus_groups(src, part, Bucket::Day).await?);
+    }
+    if bucket == Bucket::Whole {
+        out.iter_mut().for_each(|g| g.key.clear());
+    }
+    Ok(out)
+}
+
+/// Bonuses created in `range`, by bucket and status, read from the platform.
 pub async fn bonus_groups(
     src: &mut Source<'_>,
     range: Range,

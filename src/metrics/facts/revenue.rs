@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::tx::P2P_REFERENCE;
-use super::{in_range, int};
+use super::{beginning, in_range, int};
 use crate::db::{Bucket, Sql};
 use crate::metrics::fold::Activity;
 use crate::metrics::source::Source;
@@ -55,7 +55,8 @@ pub async fn revenue_before(
     Ok(cutoffs.iter().map(|c| src.memo().lifetime_revenue[c]).collect())
 }
 
-async fn sum_revenue_before(
+/// All-time revenue up to each cutoff read from the platform, in one pass.
+pub(crate) async fn sum_revenue_before(
     src: &mut Source<'_>,
     cutoffs: &[DateTime<Utc>],
 ) -> Result<Vec<i64>, sqlx::Error> {
@@ -68,8 +69,7 @@ async fn sum_revenue_before(
             format!("CAST(COALESCE(SUM(CASE WHEN i.created_at < {p} THEN i.kobo ELSE 0 END), 0) AS BIGINT)")
         })
         .collect();
-    let epoch = DateTime::<Utc>::UNIX_EPOCH - chrono::Duration::days(365 * 100);
-    let items = revenue_items(&mut q, Range::new(epoch, last), None);
+    let items = revenue_items(&mut q, Range::new(beginning(), last), None);
     q.push(&format!("SELECT {} FROM ({items}) i", sums.join(", ")));
     let row = src.one(&q).await?;
     (0..cutoffs.len()).map(|i| int(&row, i)).collect()

@@ -1,8 +1,10 @@
-//! Users: totals at cutoffs, sign-ups per bucket, and the top referrers.
+//! Users: current flags, totals at cutoffs, and sign-ups per bucket and per day.
 
 use chrono::{DateTime, Utc};
 
-use super::{bucket_key, in_range, int, text, NO_INDEX};
+use roaring::RoaringBitmap;
+
+use super::{beginning, bucket_key, id_set, in_range, int, opt_text, text};
 use crate::db::Bucket;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
@@ -20,12 +22,35 @@ pub struct UserCounts {
     pub joined_before: Vec<i64>,
 }
 
-/// Counts users at `now` and before each of `cutoffs`, in one query.
+/// Users' current flags at `now`: state no day can hold, read whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserFlags {
+    /// Users joined before `now`.
+    pub total: i64,
+    /// Of those, with a verified email.
+    pub verified: i64,
+    /// Of those, merchants.
+    pub merchants: i64,
+}
+
+/// Counts users at `now` and before each of `cutoffs`. The flags are one read of the users
+/// table per source and `now`; with a day store the cutoffs fold from its sign-up sets (plus a
+/// small live count of a partial day), otherwise they are counted in the same query.
 pub async fn user_counts(
     src: &mut Source<'_>,
     now: DateTime<Utc>,
     cutoffs: &[DateTime<Utc>],
 ) -> Result<UserCounts, sqlx::Error> {
+    if src.days().is_some() {
+        let flags = user_flags(src, now).await?;
+        let joined_before = joined_before(src, cutoffs).await?;
+        return Ok(UserCounts {
+            total: flags.total,
+            verified: flags.verified,
+            merchants: flags.merchants,
+            joined_before,
+        });
+    }
     let mut q = src.sql();
     let now_p = q.ts(now);
     let mut cols = vec![
@@ -39,12 +64,141 @@ pub async fn user_counts(
     }
     q.push(&format!("SELECT {} FROM accounts_user", cols.join(", ")));
     let row = src.one(&q).await?;
+    let flags = UserFlags { total: int(&row, 0)?, verified: int(&row, 1)?, merchants: int(&row, 2)? };
+    src.memo().flags.insert(now, flags);
     Ok(UserCounts {
-        total: int(&row, 0)?,
-        verified: int(&row, 1)?,
-        merchants: int(&row, 2)?,
+        total: flags.total,
+        verified: flags.verified,
+        merchants: flags.merchants,
         joined_before: (0..cutoffs.len()).map(|i| int(&row, 3 + i)).collect::<Result<_, _>>()?,
     })
+}
+
+/// The flags at `now`, read once per source.
+async fn user_flags(src: &mut Source<'_>, now: DateTime<Utc>) -> Result<UserFlags, sqlx::Error> {
+    if let Some(hit) = src.memo().flags.get(&now) {
+        return Ok(*hit);
+    }
+    let mut q = src.sql();
+    let now_p = q.ts(now);
+    q.push(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT), \
+         CAST(COUNT(CASE WHEN is_email_verified THEN 1 END) AS BIGINT), \
+         CAST(COUNT(CASE WHEN is_merchant THEN 1 END) AS BIGINT) \
+         FROM accounts_user WHERE date_joined < {now_p}"
+    ));
+    let row = src.one(&q).await?;
+    let flags = UserFlags { total: int(&row, 0)?, verified: int(&row, 1)?, merchants: int(&row, 2)? };
+    src.memo().flags.insert(now, flags);
+    Ok(flags)
+}
+
+/// Users joined before each cutoff, folded from the day store: the users before its first day,
+/// its whole days' sign-ups, and one live count of the partial days.
+async fn joined_before(src: &mut Source<'_>, cutoffs: &[DateTime<Utc>]) -> Result<Vec<i64>, sqlx::Error> {
+    let store = src.days().expect("called with a day store");
+    let mut folded = Vec::new();
+    let mut live: Vec<Vec<Range>> = Vec::new();
+    for cutoff in cutoffs {
+        match store.cover_to(*cutoff) {
+            Some(cover) => {
+                let days: u64 = cover.days.iter().map(|d| d.joined.len()).sum();
+                folded.push(store.base().joined.len() + days);
+                live.push(cover.live);
+            }
+            None => {
+                folded.push(0);
+                live.push(vec![Range::new(beginning(), *cutoff)]);
+            }
+        }
+    }
+    let all: Vec<Range> = live.iter().flatten().copied().collect();
+    let counts = count_joined(src, &all).await?;
+    let mut counts = counts.into_iter();
+    Ok(folded
+        .into_iter()
+        .zip(live)
+        .map(|(n, parts)| {
+            let live: i64 = parts.iter().map(|_| counts.next().unwrap_or(0)).sum();
+            i64::try_from(n).unwrap_or(i64::MAX) + live
+        })
+        .collect())
+}
+
+/// Users who joined in each range, in one query (no query when there are none).
+async fn count_joined(src: &mut Source<'_>, ranges: &[Range]) -> Result<Vec<i64>, sqlx::Error> {
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = src.sql();
+    let cols: Vec<String> = ranges
+        .iter()
+        .map(|r| {
+            let cond = in_range(&mut q, "date_joined", *r);
+            format!("CAST(COUNT(CASE WHEN {cond} THEN 1 END) AS BIGINT)")
+        })
+        .collect();
+    let lo = ranges.iter().map(|r| r.start).min().expect("not empty");
+    let hi = ranges.iter().map(|r| r.end).max().expect("not empty");
+    let window = in_range(&mut q, "date_joined", Range::new(lo, hi));
+    q.push(&format!("SELECT {} FROM accounts_user WHERE {window}", cols.join(", ")));
+    let row = src.one(&q).await?;
+    (0..ranges.len()).map(|i| int(&row, i)).collect()
+}
+
+/// The users who joined in `range` (ids), for churn's partial days.
+pub async fn joined_in(src: &mut Source<'_>, range: Range) -> Result<RoaringBitmap, sqlx::Error> {
+    let mut q = src.sql();
+    let window = in_range(&mut q, "date_joined", range);
+    let ids = src.dialect().id_list("id");
+    q.push(&format!("SELECT {ids} FROM accounts_user WHERE {window}"));
+    id_set(opt_text(&src.one(&q).await?, 0)?)
+}
+
+/// The users who joined before `before` (ids): the day store's base.
+pub async fn joined_ids(src: &mut Source<'_>, before: DateTime<Utc>) -> Result<RoaringBitmap, sqlx::Error> {
+    joined_in(src, Range::new(beginning(), before)).await
+}
+
+/// Sign-ups in `range` per local bucket: from the day store's sign-up sets where it holds whole
+/// days, read live for the rest.
+pub async fn signups_by(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let store = src.days().filter(|_| matches!(bucket, Bucket::Day | Bucket::Whole));
+    let Some(cover) = store.as_ref().and_then(|s| s.cover(range)) else {
+        return joins_by(src, range, bucket).await;
+    };
+    let mut rows: Vec<(String, i64)> = cover
+        .days
+        .iter()
+        .filter(|d| !d.joined.is_empty())
+        .map(|d| (d.key(), d.joined.len() as i64))
+        .collect();
+    for part in cover.live {
+        rows.extend(joins_by(src, part, Bucket::Day).await?);
+    }
+    if bucket == Bucket::Whole {
+        let total = rows.iter().map(|(_, n)| n).sum();
+        rows = if total > 0 { vec![(String::new(), total)] } else { Vec::new() };
+    }
+    Ok(rows)
+}
+
+/// Each local day's sign-ups in `range` as a set of user ids (one row per day).
+pub async fn signup_sets(
+    src: &mut Source<'_>,
+    range: Range,
+) -> Result<Vec<(String, RoaringBitmap)>, sqlx::Error> {
+    let mut q = src.sql();
+    let key = bucket_key(src, &mut q, "date_joined", Bucket::Day, range);
+    let (key, group) = (key.select, key.group);
+    let window = in_range(&mut q, "date_joined", range);
+    let ids = src.dialect().id_list("id");
+    q.push(&format!("SELECT {key}, {ids} FROM accounts_user WHERE {window} GROUP BY {group}"));
+    src.all(&q).await?.iter().map(|row| Ok((text(row, 0)?, id_set(opt_text(row, 1)?)?))).collect()
 }
 
 /// Sign-ups in `range` per local bucket.
@@ -61,51 +215,6 @@ pub async fn joins_by(
         "SELECT {key}, CAST(COUNT(*) AS BIGINT) FROM accounts_user WHERE {window} GROUP BY {group}"
     ));
     src.all(&q).await?.iter().map(|row| Ok((text(row, 0)?, int(row, 1)?))).collect()
-}
-
-/// A referrer with the users it referred who joined in the window.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Referrer {
-    /// The referrer's id.
-    pub id: i64,
-    /// The referrer's email (the dashboard's "username").
-    pub email: String,
-    /// Referred users who joined in the window.
-    pub referral_count: i64,
-    /// Of those, still active.
-    pub active_referrals: i64,
-}
-
-/// The `limit` referrers with most referred sign-ups in `range` (ties: lower id first).
-pub async fn top_referrers(
-    src: &mut Source<'_>,
-    range: Range,
-    limit: i64,
-) -> Result<Vec<Referrer>, sqlx::Error> {
-    let mut q = src.sql();
-    let window = in_range(&mut q, "u.date_joined", range);
-    let limit = q.int(limit);
-    // Rank the referrers among the window's sign-ups first, then look up only the winners'
-    // emails: joining every referred sign-up to the whole user table cost ~0.9 s at 1M users.
-    q.push(&format!(
-        "SELECT r.id, r.email, c.n, c.active FROM (SELECT {NO_INDEX}u.referred_by_id AS id, \
-         CAST(COUNT(*) AS BIGINT) AS n, CAST(COUNT(CASE WHEN u.is_active THEN 1 END) AS BIGINT) AS active \
-         FROM accounts_user u WHERE u.referred_by_id IS NOT NULL AND {window} \
-         GROUP BY 1 ORDER BY 2 DESC, 1 ASC LIMIT {limit}) c \
-         JOIN accounts_user r ON r.id = c.id ORDER BY c.n DESC, r.id ASC"
-    ));
-    src.all(&q)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(Referrer {
-                id: int(row, 0)?,
-                email: text(row, 1)?,
-                referral_count: int(row, 2)?,
-                active_referrals: int(row, 3)?,
-            })
-        })
-        .collect()
 }
 
 /// A user as listed by the export.
@@ -152,26 +261,6 @@ pub async fn recent_users(
                     sqlx::Error::Decode(format!("unreadable date_joined {joined:?}").into())
                 })?,
             })
-        })
-        .collect()
-}
-
-/// Every user's join instant in µs, sorted by id: the day store answers "active users who had
-/// joined before the window" from it. Ids must fit in 32 bits (Django's `AutoField`).
-pub async fn join_instants(src: &mut Source<'_>) -> Result<Vec<(u32, i64)>, sqlx::Error> {
-    let mut q = src.sql();
-    let joined = src.dialect().ts_text("date_joined");
-    q.push(&format!("SELECT id, {joined} FROM accounts_user ORDER BY id"));
-    src.all(&q)
-        .await?
-        .iter()
-        .map(|row| {
-            let (id, joined) = (int(row, 0)?, text(row, 1)?);
-            let id = u32::try_from(id)
-                .map_err(|_| sqlx::Error::Decode(format!("user id {id} is outside 0..=4294967295").into()))?;
-            let at = crate::db::parse_db_timestamp(&joined)
-                .ok_or_else(|| sqlx::Error::Decode(format!("unreadable date_joined {joined:?}").into()))?;
-            Ok((id, at.timestamp_micros()))
         })
         .collect()
 }

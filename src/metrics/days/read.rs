@@ -1,0 +1,323 @@
+//! Reading days from the platform: a whole store (a full rebuild), and the refresh of a stored
+//! one that re-reads only the days that can still have changed.
+//!
+//! Platform rows never change except in-place status changes and users' flags (SPEC §6), and
+//! no table has `updated_at`. So after the first read a day can only change through (1) a
+//! status settling, which the platform does within days: the last `settle_days` whole days are
+//! re-read every run; (2) a new row, found by an id watermark per table whatever its
+//! `created_at`, so a back-dated insert re-reads its own day. Everything else is reused.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::{Base, Day, DayStore, StoreParts};
+use crate::db::{parse_db_timestamp, Bucket, Dialect};
+use crate::metrics::facts::active::active_user_sets;
+use crate::metrics::facts::orders::{order_groups, OrderTable};
+use crate::metrics::facts::platform::bonus_groups;
+use crate::metrics::facts::referrals::referral_counts;
+use crate::metrics::facts::revenue::sum_revenue_before;
+use crate::metrics::facts::users::{joined_ids, signup_sets};
+use crate::metrics::facts::{int, text};
+use crate::metrics::fold::Activity;
+use crate::metrics::source::Source;
+use crate::metrics::window::Range;
+use crate::time::{local_date, local_midnight};
+
+/// The tables a day's facts come from, with the column that places a row on a day, in the
+/// order of [`Watermarks`]' fields.
+pub const WATERMARK_TABLES: [(&str, &str); 6] = [
+    ("wallet_wallettransaction", "created_at"),
+    ("p2p_depositorder", "created_at"),
+    ("p2p_withdraworder", "created_at"),
+    ("gasfee_cryptopurchase", "created_at"),
+    ("rewards_bonus", "created_at"),
+    ("accounts_user", "date_joined"),
+];
+
+/// The highest id of each table a store's facts include: a row above it is new to the store,
+/// whatever day its timestamp names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermarks(pub [i64; 6]);
+
+/// On PostgreSQL, ids are taken at insert and transactions commit in any order: a row with a
+/// lower id than one already seen may become visible later. Each refresh therefore looks this
+/// many ids below the previous watermark again (a re-read day is replaced, never added twice).
+/// SQLite has one writer at a time, so its ids become visible in order.
+const COMMIT_LAG_IDS: i64 = 1000;
+
+/// More back-dated rows than this in one refresh: the refresh gives up and the run rebuilds.
+const MAX_BACKDATED_ROWS: i64 = 100_000;
+
+/// Id lists of a day's users are read this many days per query, so a long span never holds
+/// more than a month of id text in memory at once.
+const USER_SET_CHUNK_DAYS: i64 = 31;
+
+/// What a refresh produced.
+#[derive(Debug)]
+pub struct Refresh {
+    /// The refreshed store.
+    pub store: DayStore,
+    /// How many days were read from the platform.
+    pub reread: usize,
+    /// Dates whose facts differ from the previous store (or are new to it).
+    pub changed: Vec<NaiveDate>,
+    /// Whether the base (totals before the first day) changed, so it must be written again.
+    pub base_changed: bool,
+}
+
+/// Why a stored store cannot be refreshed and a full rebuild is needed instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NeedsRebuild {
+    /// The clock is before the store's read.
+    ClockBehind,
+    /// More back-dated rows than a refresh reads.
+    TooManyBackdated,
+}
+
+impl DayStore {
+    /// Reads every whole local day from the one containing `from` to the last one that ended by
+    /// `now`, with the totals before it and the tables' watermarks, through `src` (which must
+    /// not fold from a store: its reads are the truth).
+    pub async fn build(
+        src: &mut Source<'_>,
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+        generation: i64,
+    ) -> Result<DayStore, sqlx::Error> {
+        let tz = src.settings().tz;
+        let watermarks = read_watermarks(src).await?;
+        let first = local_date(tz, from.min(now));
+        let end = DayStore::end_of_whole_days(tz, now).max(first);
+        let days = read_days(src, first, end).await?.into_iter().map(Arc::new).collect();
+        let base = Arc::new(read_base(src, first).await?);
+        let parts = StoreParts { tz, read_at: now, first, days, base, watermarks, generation };
+        Ok(DayStore::from_parts(parts).expect("read days are consecutive"))
+    }
+
+    /// This store brought up to `now`: the days that ended since it was read, the last
+    /// `settle_days` whole days, and any day holding a row inserted since (by id) are read again;
+    /// days before `keep_from` are folded into the base. Reads through `src` (one snapshot).
+    pub async fn refresh(
+        &self,
+        src: &mut Source<'_>,
+        now: DateTime<Utc>,
+        keep_from: DateTime<Utc>,
+        settle_days: u32,
+    ) -> Result<Result<Refresh, NeedsRebuild>, sqlx::Error> {
+        let tz = self.tz;
+        if now < self.read_at {
+            return Ok(Err(NeedsRebuild::ClockBehind));
+        }
+        let end = DayStore::end_of_whole_days(tz, now).max(self.end_date());
+        let settle_from = (end - Duration::days(i64::from(settle_days))).min(self.end_date()).max(self.first);
+        let watermarks = read_watermarks(src).await?;
+        let Some(backdated) = backdated_dates(src, self.watermarks, local_midnight(tz, settle_from)).await?
+        else {
+            return Ok(Err(NeedsRebuild::TooManyBackdated));
+        };
+        let base_dirty = backdated.iter().any(|d| *d < self.first);
+        let mut dates: BTreeSet<NaiveDate> =
+            backdated.into_iter().filter(|d| *d >= self.first && *d < settle_from).collect();
+        let mut d = settle_from;
+        while d < end {
+            dates.insert(d);
+            d += Duration::days(1);
+        }
+        let mut days: Vec<Arc<Day>> = self.days.clone();
+        let mut changed = Vec::new();
+        for (from, to) in runs(&dates) {
+            for day in read_days(src, from, to).await? {
+                let i = usize::try_from((day.date - self.first).num_days()).expect("after the first day");
+                if i < days.len() {
+                    if *days[i] != day {
+                        changed.push(day.date);
+                        days[i] = Arc::new(day);
+                    }
+                } else {
+                    changed.push(day.date);
+                    days.push(Arc::new(day));
+                }
+            }
+        }
+        // Days before the span the windows need leave the store; their totals join the base.
+        let keep = local_date(tz, keep_from).clamp(self.first, end);
+        let drop = usize::try_from((keep - self.first).num_days()).unwrap_or(0).min(days.len());
+        let mut base = (*self.base).clone();
+        let first = self.first + Duration::days(drop as i64);
+        if base_dirty {
+            base = read_base(src, first).await?;
+        } else {
+            for day in &days[..drop] {
+                base.revenue_kobo += day.activity.revenue().total().kobo;
+                base.joined |= &day.joined;
+            }
+        }
+        days.drain(..drop);
+        changed.retain(|d| *d >= first);
+        let base_changed = base != *self.base;
+        let reread = dates.len();
+        let parts = StoreParts {
+            tz,
+            read_at: now,
+            first,
+            days,
+            base: Arc::new(base),
+            watermarks,
+            generation: self.generation,
+        };
+        let store = DayStore::from_parts(parts).expect("refreshed days are consecutive");
+        Ok(Ok(Refresh { store, reread, changed, base_changed }))
+    }
+}
+
+/// Consecutive runs of dates as `[from, to)` pairs.
+fn runs(dates: &BTreeSet<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for &d in dates {
+        match out.last_mut() {
+            Some((_, to)) if *to == d => *to = d + Duration::days(1),
+            _ => out.push((d, d + Duration::days(1))),
+        }
+    }
+    out
+}
+
+/// Every fact of the whole local days `[first, end)`, one entry per date (empty days too).
+pub async fn read_days(
+    src: &mut Source<'_>,
+    first: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<Day>, sqlx::Error> {
+    let tz = src.settings().tz;
+    let len = usize::try_from((end - first).num_days()).unwrap_or(0);
+    let mut days: Vec<Day> = (0..len).map(|i| Day::empty(first + Duration::days(i as i64))).collect();
+    if days.is_empty() {
+        return Ok(days);
+    }
+    let span = Range::new(local_midnight(tz, first), local_midnight(tz, end));
+    let index = |key: &str| -> Option<usize> {
+        let date = NaiveDate::parse_from_str(key, "%Y-%m-%d").ok()?;
+        usize::try_from((date - first).num_days()).ok().filter(|i| *i < len)
+    };
+    let activity = Activity::query(src, span, Bucket::Day).await?;
+    for g in activity.tx {
+        if let Some(i) = index(&g.key) {
+            days[i].activity.tx.push(g);
+        }
+    }
+    for g in activity.p2p {
+        if let Some(i) = index(&g.key) {
+            days[i].activity.p2p.push(g);
+        }
+    }
+    for g in activity.crypto {
+        if let Some(i) = index(&g.key) {
+            days[i].activity.crypto.push(g);
+        }
+    }
+    for g in order_groups(src, OrderTable::P2pWithdraw, span, Bucket::Day).await? {
+        if let Some(i) = index(&g.key) {
+            days[i].withdrawals.push(g);
+        }
+    }
+    for g in bonus_groups(src, span, Bucket::Day).await? {
+        if let Some(i) = index(&g.key) {
+            days[i].bonuses.push(g);
+        }
+    }
+    let mut chunk_from = first;
+    while chunk_from < end {
+        let chunk_to = (chunk_from + Duration::days(USER_SET_CHUNK_DAYS)).min(end);
+        let chunk = Range::new(local_midnight(tz, chunk_from), local_midnight(tz, chunk_to));
+        for users in active_user_sets(src, chunk).await? {
+            if let Some(i) = index(&users.key) {
+                days[i].active = users.any;
+                days[i].active_success = users.success;
+            }
+        }
+        chunk_from = chunk_to;
+    }
+    for (key, joined) in signup_sets(src, span).await? {
+        if let Some(i) = index(&key) {
+            days[i].joined = joined;
+        }
+    }
+    for (key, referrer, count) in referral_counts(src, span, Bucket::Day).await? {
+        if let Some(i) = index(&key) {
+            days[i].referrals.push((referrer, count));
+        }
+    }
+    for day in &mut days {
+        day.normalize();
+    }
+    Ok(days)
+}
+
+/// The totals before `first`: lifetime revenue and the users who had joined.
+async fn read_base(src: &mut Source<'_>, first: NaiveDate) -> Result<Base, sqlx::Error> {
+    let start = local_midnight(src.settings().tz, first);
+    let revenue_kobo = sum_revenue_before(src, &[start]).await?[0];
+    let joined = joined_ids(src, start).await?;
+    Ok(Base { revenue_kobo, joined })
+}
+
+/// The highest id of every table in [`WATERMARK_TABLES`], in one query.
+pub async fn read_watermarks(src: &mut Source<'_>) -> Result<Watermarks, sqlx::Error> {
+    let mut q = src.sql();
+    let columns: Vec<String> = WATERMARK_TABLES
+        .iter()
+        .map(|(table, _)| format!("(SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table})"))
+        .collect();
+    q.push(&format!("SELECT {}", columns.join(", ")));
+    let row = src.one(&q).await?;
+    let mut marks = [0; 6];
+    for (i, mark) in marks.iter_mut().enumerate() {
+        *mark = int(&row, i)?;
+    }
+    Ok(Watermarks(marks))
+}
+
+/// The local dates before `before` of rows inserted since `marks` (back-dated rows); `None`
+/// when there are more than a refresh should read.
+async fn backdated_dates(
+    src: &mut Source<'_>,
+    marks: Watermarks,
+    before: DateTime<Utc>,
+) -> Result<Option<BTreeSet<NaiveDate>>, sqlx::Error> {
+    let tz = src.settings().tz;
+    let lag = match src.dialect() {
+        Dialect::Postgres => COMMIT_LAG_IDS,
+        Dialect::Sqlite => 0,
+    };
+    let mut q = src.sql();
+    let mut parts = Vec::new();
+    for ((table, column), mark) in WATERMARK_TABLES.iter().zip(marks.0) {
+        let since = q.int(mark - lag);
+        let bound = q.ts(before);
+        let text = src.dialect().ts_text(column);
+        // SQLite would otherwise walk the timestamp index over all history instead of the few
+        // rows above the watermark.
+        let time = match src.dialect() {
+            Dialect::Sqlite => format!("+{column}"),
+            Dialect::Postgres => column.to_string(),
+        };
+        parts.push(format!("SELECT {text} FROM {table} WHERE id > {since} AND {time} < {bound}"));
+    }
+    let limit = q.int(MAX_BACKDATED_ROWS + 1);
+    q.push(&format!("SELECT * FROM ({}) b LIMIT {limit}", parts.join(" UNION ALL ")));
+    let rows = src.all(&q).await?;
+    if rows.len() as i64 > MAX_BACKDATED_ROWS {
+        return Ok(None);
+    }
+    let mut dates = BTreeSet::new();
+    for row in &rows {
+        let at = text(row, 0)?;
+        let at = parse_db_timestamp(&at)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unreadable timestamp {at:?}").into()))?;
+        dates.insert(local_date(tz, at));
+    }
+    Ok(Some(dates))
+}
