@@ -14,9 +14,10 @@ use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
 use crate::materializer::store::migrate;
 use crate::materializer::verify::verify;
-use crate::materializer::{instance_name, run_once, Faults, RunContext, RunTrigger};
+use crate::materializer::{instance_name, run_once_as, Faults, RunContext, RunKind, RunTrigger};
 use crate::metrics::{compute, Endpoint, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
+use crate::time::Clock;
 
 /// MafitaPay's CEO-dashboard analytics, precomputed and served from memory.
 #[derive(Parser, Debug)]
@@ -37,7 +38,7 @@ pub enum Command {
     /// Create or upgrade the summary tables (never touches platform tables).
     Migrate(SummaryArgs),
     /// Run the materializer once; the exit status tells whether the run succeeded.
-    Recompute(SummaryArgs),
+    Recompute(RecomputeArgs),
     /// Recompute every stored snapshot and list every field that differs; non-zero when any does.
     Verify(SummaryArgs),
     /// Create the platform indexes the metric queries need (idempotent; reports each).
@@ -48,6 +49,17 @@ pub enum Command {
     Token(TokenArgs),
     /// Build (or reuse) a demo SQLite platform, materialize it and serve it, printing a token.
     Demo(Box<DemoArgs>),
+}
+
+/// Arguments of `recompute`.
+#[derive(clap::Args, Debug)]
+pub struct RecomputeArgs {
+    /// The databases and settings.
+    #[command(flatten)]
+    pub(crate) summary: SummaryArgs,
+    /// Rebuild the stored days from the platform instead of refreshing them.
+    #[arg(long)]
+    pub(crate) full: bool,
 }
 
 /// Arguments of `demo`.
@@ -239,6 +251,8 @@ pub async fn context_for(
         instance: instance_name(),
         faults: Faults::default(),
         days: Default::default(),
+        settle_days: materializer.settle_days,
+        clock: Clock::default(),
     })
 }
 
@@ -251,11 +265,13 @@ async fn require_summary_tables(ctx: &RunContext) -> anyhow::Result<()> {
     })
 }
 
-async fn run_recompute(args: SummaryArgs) -> anyhow::Result<()> {
-    let ctx = run_context(&args).await?;
+async fn run_recompute(args: RecomputeArgs) -> anyhow::Result<()> {
+    let ctx = run_context(&args.summary).await?;
     require_summary_tables(&ctx).await?;
-    let outcome =
-        run_once(&ctx, RunTrigger::Cli, None, None).await.expect("waits for the lease without a deadline");
+    let kind = if args.full { RunKind::Full } else { RunKind::Incremental };
+    let outcome = run_once_as(&ctx, RunTrigger::Cli, None, None, kind)
+        .await
+        .expect("waits for the lease without a deadline");
     match (&outcome.error, outcome.run_id) {
         (None, Some(id)) => {
             eprintln!("run {id} succeeded: {} windows × 6 endpoints", ctx.windows.len());
@@ -354,7 +370,8 @@ async fn run_compute(args: ComputeArgs) -> anyhow::Result<()> {
 async fn run_serve(args: ServeCommand) -> anyhow::Result<()> {
     let ctx = run_context(&args.common).await?;
     require_summary_tables(&ctx).await?;
-    serve_with(ctx, &args.auth, &args.serve, &args.common.materializer.schedule, |_| {}).await
+    let m = &args.common.materializer;
+    serve_with(ctx, &args.auth, &args.serve, &m.schedule, &m.rebuild_schedule, |_| {}).await
 }
 
 async fn run_token(args: TokenArgs) -> anyhow::Result<()> {

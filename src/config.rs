@@ -103,6 +103,21 @@ pub struct MaterializerArgs {
     /// Longest a platform query may run before it is cancelled.
     #[arg(long, env = "ANALYTICS_STATEMENT_TIMEOUT", default_value = "60s", value_parser = duration("ANALYTICS_STATEMENT_TIMEOUT"))]
     pub statement_timeout: std::time::Duration,
+    /// Whole local days every incremental run re-reads (besides the days ended since the last
+    /// run): how long a pending status may take to settle and still be counted before the
+    /// next full rebuild.
+    #[arg(long, env = "ANALYTICS_SETTLE_DAYS", default_value = "3", value_parser = settle_days)]
+    pub settle_days: u32,
+    /// Cron schedule with seconds for full rebuilds of the stored days; empty disables them.
+    #[arg(long, env = "ANALYTICS_REBUILD_SCHEDULE", default_value = "0 30 3 * * *")]
+    pub rebuild_schedule: String,
+}
+
+/// Parses `ANALYTICS_SETTLE_DAYS`: whole days, 0..=365.
+pub fn settle_days(value: &str) -> Result<u32, String> {
+    value.trim().parse::<u32>().ok().filter(|d| *d <= 365).ok_or_else(|| {
+        format!("ANALYTICS_SETTLE_DAYS must be a whole number of days in 0..=365 (got {value:?})")
+    })
 }
 
 /// A validated, sorted, de-duplicated list of common windows.

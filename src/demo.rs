@@ -67,7 +67,8 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         mint_token(&secret.0, &args.auth.user_id_claim, admin, std::time::Duration::from_secs(12 * 3600))
             .map_err(anyhow::Error::msg)?;
     let schedule = args.materializer.schedule.clone();
-    serve_with(ctx, &args.auth, &args.serve, &schedule, |addr| banner(addr, &token)).await
+    let rebuild = args.materializer.rebuild_schedule.clone();
+    serve_with(ctx, &args.auth, &args.serve, &schedule, &rebuild, |addr| banner(addr, &token)).await
 }
 
 /// The first active staff user (the seeded admin).

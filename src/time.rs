@@ -101,6 +101,23 @@ pub fn django_sqlite_text(at: DateTime<Utc>) -> String {
     }
 }
 
+/// Where runs take their `now`: the system clock, or a fixed instant, so tests can make days
+/// pass and compare two runs at the same `now`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clock(Option<DateTime<Utc>>);
+
+impl Clock {
+    /// Always `at`.
+    pub fn fixed(at: DateTime<Utc>) -> Clock {
+        Clock(Some(at))
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.unwrap_or_else(Utc::now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

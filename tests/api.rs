@@ -72,7 +72,7 @@ async fn spawn_app_sharing_days(backend: Backend, shared_days: bool) -> Option<A
         ondemand: OnDemand::new(Duration::from_secs(300), 1000),
         verifier: TokenVerifier::hs256(SECRET, "user_id"),
         users: UserCache::new(Duration::from_secs(30)),
-        days: Arc::new(DayKeeper::new(slot)),
+        days: Arc::new(DayKeeper::new(slot, db.db.clone(), MetricSettings::default().tz)),
         materializer: Materializer::start(ctx),
         prom: Registry::default(),
     });

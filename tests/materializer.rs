@@ -275,7 +275,7 @@ async fn the_schedule_keeps_ticking_after_a_failed_run() {
     // Break the platform: every run fails until the table is back.
     sqlx::query("ALTER TABLE rewards_bonus RENAME TO rewards_bonus_away").execute(&t.db.pool).await.unwrap();
     let materializer = Materializer::start(context(&t));
-    let mut scheduler = start_scheduler(materializer, "*/1 * * * * *").await.unwrap();
+    let mut scheduler = start_scheduler(materializer, "*/1 * * * * *", "").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !runs(&t).await.iter().any(|r| r.2 == "failed") {
         assert!(Instant::now() < deadline, "no scheduled run failed");

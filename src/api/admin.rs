@@ -16,7 +16,7 @@ use super::error::{database_error, ApiError};
 use super::params::Params;
 use super::AppState;
 use crate::db::{parse_db_timestamp, Db, Sql};
-use crate::materializer::RunTrigger;
+use crate::materializer::{RunKind, RunTrigger};
 use crate::time::rfc3339_micros;
 
 /// How long `POST recompute` waits to learn the run id before answering 202.
@@ -25,7 +25,7 @@ const START_WAIT: Duration = Duration::from_secs(2);
 const FINISH_WAIT: Duration = Duration::from_secs(60);
 
 /// `POST admin/recompute/`: 202 `{run_id, status, coalesced}`; `?wait=true` answers 200 with the
-/// finished run (or 202 if it takes longer than 60 s).
+/// finished run (or 202 if it takes longer than 60 s); `?full=true` rebuilds the stored days.
 pub async fn recompute(
     State(state): State<Arc<AppState>>,
     user: StaffUser,
@@ -39,7 +39,14 @@ pub async fn recompute(
             return Err(ApiError::BadRequest(format!("wait must be true or false (got {other:?})")))
         }
     };
-    let ticket = state.materializer.request(RunTrigger::Admin, Some(user.id)).await;
+    let kind = match params.get("full") {
+        None | Some("false") | Some("0") => RunKind::Incremental,
+        Some("true") | Some("1") => RunKind::Full,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!("full must be true or false (got {other:?})")))
+        }
+    };
+    let ticket = state.materializer.request_as(RunTrigger::Admin, Some(user.id), kind).await;
     let coalesced = ticket.coalesced;
     let run_id = tokio::time::timeout(START_WAIT, ticket.started).await.ok().and_then(Result::ok).flatten();
     if wait {
@@ -64,7 +71,8 @@ pub async fn recompute(
 }
 
 const RUN_COLUMNS: &str =
-    "id, trigger, requested_by, status, started_at, finished_at, duration_ms, windows, error";
+    "id, trigger, requested_by, status, started_at, finished_at, duration_ms, windows, error, kind, \
+     CAST(days_reread AS BIGINT)";
 
 fn run_query(db: &Db, filter: &str) -> Sql {
     let mut q = Sql::new(db.dialect);
@@ -91,6 +99,8 @@ fn run_json(row: &sqlx::any::AnyRow) -> Result<Value, sqlx::Error> {
         "duration_ms": row.try_get::<Option<i64>, _>(6)?,
         "windows": windows.split(',').filter_map(|w| w.parse::<i64>().ok()).collect::<Vec<_>>(),
         "error": row.try_get::<Option<String>, _>(8)?,
+        "kind": row.try_get::<Option<String>, _>(9)?,
+        "days_reread": row.try_get::<Option<i64>, _>(10)?,
     }))
 }
 

@@ -212,7 +212,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 pub fn spawn_reloader(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            state.days.catch_up(&state.materializer, state.snapshots.run_id());
+            state.days.catch_up(state.snapshots.run_id());
             tokio::time::sleep(every).await;
             if let Err(e) = state.snapshots.refresh(&state.summary).await {
                 tracing::warn!(error = %e, "could not check for new snapshots; serving the loaded ones");

@@ -11,7 +11,7 @@ use super::ondemand::OnDemand;
 use super::snapshots::SnapshotCache;
 use super::{shutdown_signal, spawn_reloader, AppState, Application};
 use crate::config::{AuthArgs, ServeArgs};
-use crate::materializer::schedule::{refresh_if_stale, schedule_period, start_scheduler};
+use crate::materializer::schedule::{cron_period, refresh_if_stale, schedule_period, start_scheduler};
 use crate::materializer::{Materializer, RunContext};
 
 /// Builds the token verifier from the settings, naming the variable that is missing or wrong.
@@ -44,7 +44,7 @@ pub async fn build_state(
         ondemand: OnDemand::new(serve.cache_ttl, serve.cache_max_entries),
         verifier: verifier(auth)?,
         users: UserCache::new(auth.auth_cache_ttl),
-        days: Arc::new(DayKeeper::new(ctx.days.clone())),
+        days: Arc::new(DayKeeper::new(ctx.days.clone(), ctx.summary.clone(), ctx.settings.tz)),
         materializer: Materializer::start(ctx),
         prom: crate::api::prom::Registry::default(),
     });
@@ -52,6 +52,8 @@ pub async fn build_state(
     if let Err(e) = state.snapshots.refresh(&state.summary).await {
         tracing::warn!(error = %e, "no snapshots loaded at start-up; answering on demand until a run lands");
     }
+    // And the stored days, so on-demand windows fold from memory from the first request.
+    state.days.load().await;
     Ok(state)
 }
 
@@ -61,17 +63,19 @@ pub async fn serve_with(
     auth: &AuthArgs,
     serve: &ServeArgs,
     schedule: &str,
+    rebuild: &str,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<()> {
     let expr = schedule.to_string();
     let period = schedule_period(&expr).map_err(anyhow::Error::msg)?;
+    cron_period(rebuild, "ANALYTICS_REBUILD_SCHEDULE").map_err(anyhow::Error::msg)?;
     let scheduled = !serve.no_scheduler && period.is_some();
     let state = build_state(ctx, auth, serve, scheduled.then(|| expr.clone())).await?;
     let mut scheduler = None;
     if scheduled {
         refresh_if_stale(&state.materializer, period).await;
         scheduler = Some(
-            start_scheduler(state.materializer.clone(), &expr)
+            start_scheduler(state.materializer.clone(), &expr, rebuild)
                 .await
                 .context("starting the scheduler failed")?,
         );

@@ -16,6 +16,8 @@ pub enum Arg {
     Int(i64),
     /// Text, including instants in the dialect's text form.
     Text(String),
+    /// Bytes (serialized user sets).
+    Blob(Vec<u8>),
 }
 
 /// SQL text under construction with its arguments.
@@ -55,6 +57,21 @@ impl Sql {
         self.dialect.placeholder(self.args.len())
     }
 
+    /// Binds bytes and returns their placeholder.
+    pub fn blob(&mut self, value: Vec<u8>) -> String {
+        self.args.push(Arg::Blob(value));
+        self.dialect.placeholder(self.args.len())
+    }
+
+    /// A local date as a `DATE` column value (SQLite stores dates as `YYYY-MM-DD` text).
+    pub fn date(&mut self, value: chrono::NaiveDate) -> String {
+        let p = self.text(value.format("%Y-%m-%d").to_string());
+        match self.dialect {
+            Dialect::Postgres => format!("CAST({p} AS DATE)"),
+            Dialect::Sqlite => p,
+        }
+    }
+
     /// Binds an instant and returns a placeholder comparable with timestamp columns.
     pub fn ts(&mut self, at: DateTime<Utc>) -> String {
         self.args.push(self.dialect.ts_value(at));
@@ -77,6 +94,7 @@ impl Sql {
             query = match arg {
                 Arg::Int(v) => query.bind(*v),
                 Arg::Text(v) => query.bind(v.as_str()),
+                Arg::Blob(v) => query.bind(v.as_slice()),
             };
         }
         query
@@ -87,6 +105,21 @@ impl Sql {
     /// Runs a query and returns every row.
     pub async fn fetch_all(&self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
         self.query().fetch_all(conn).await
+    }
+
+    /// Runs a query and hands each row to `each` as it arrives, so a large result (a store's
+    /// user sets) is never held in memory twice.
+    pub async fn for_each_row(
+        &self,
+        conn: &mut AnyConnection,
+        mut each: impl FnMut(AnyRow) -> Result<(), sqlx::Error>,
+    ) -> Result<(), sqlx::Error> {
+        use futures_util::TryStreamExt;
+        let mut rows = self.query().fetch(conn);
+        while let Some(row) = rows.try_next().await? {
+            each(row)?;
+        }
+        Ok(())
     }
 
     /// Runs a query that returns exactly one row.

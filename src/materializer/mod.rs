@@ -5,6 +5,7 @@
 //! it in a single worker per process so triggers arriving during a run coalesce into at most
 //! one follow-up run.
 
+pub mod days;
 pub mod flatten;
 pub mod indexes;
 pub mod lease;
@@ -21,6 +22,7 @@ use tokio::sync::{oneshot, Mutex, Notify};
 
 use crate::db::Db;
 use crate::metrics::{DaySlot, MetricSettings};
+use crate::time::Clock;
 pub use run::{RunError, RunOutcome};
 
 /// Why a run happened (stored in `analytics_run.trigger`).
@@ -44,6 +46,27 @@ impl RunTrigger {
             RunTrigger::Startup => "startup",
             RunTrigger::Admin => "admin",
             RunTrigger::Cli => "cli",
+        }
+    }
+}
+
+/// How a run treats the stored days: refresh them (re-read only what can have changed) or
+/// rebuild them from the platform. Stored in `analytics_run.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RunKind {
+    /// Re-read the settle window, the days ended since, and days with new rows; when the stored
+    /// days cannot be refreshed (none yet, another zone or version) the run rebuilds instead.
+    Incremental,
+    /// Re-read every day.
+    Full,
+}
+
+impl RunKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Incremental => "incremental",
+            RunKind::Full => "full",
         }
     }
 }
@@ -79,6 +102,11 @@ pub struct RunContext {
     pub faults: Faults,
     /// Where each run leaves the day store it read, for this process's on-demand windows.
     pub days: Arc<DaySlot>,
+    /// Whole local days re-read by every incremental run besides the days ended since the last
+    /// (`ANALYTICS_SETTLE_DAYS`): how long a status may take to settle and still be counted.
+    pub settle_days: u32,
+    /// Where runs take their `now`.
+    pub clock: Clock,
 }
 
 /// A unique name for this process in leases and run records.
@@ -95,8 +123,19 @@ pub async fn run_once(
     requested_by: Option<i64>,
     wait: Option<Duration>,
 ) -> Option<RunOutcome> {
+    run_once_as(ctx, trigger, requested_by, wait, RunKind::Incremental).await
+}
+
+/// [`run_once`] as a run of `kind`.
+pub async fn run_once_as(
+    ctx: &RunContext,
+    trigger: RunTrigger,
+    requested_by: Option<i64>,
+    wait: Option<Duration>,
+    kind: RunKind,
+) -> Option<RunOutcome> {
     match run::acquire_lease(ctx, wait).await {
-        Ok(true) => Some(run::run_holding_lease(ctx, trigger, requested_by, None).await),
+        Ok(true) => Some(run::run_holding_lease(ctx, trigger, requested_by, kind, None).await),
         Ok(false) => None,
         Err(e) => {
             Some(RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) })
@@ -108,6 +147,7 @@ pub async fn run_once(
 struct Pending {
     trigger: RunTrigger,
     requested_by: Option<i64>,
+    kind: RunKind,
     started: Vec<oneshot::Sender<Option<i64>>>,
     finished: Vec<oneshot::Sender<RunOutcome>>,
 }
@@ -159,14 +199,22 @@ impl Materializer {
         self.inner.running.load(Ordering::SeqCst)
     }
 
-    /// Asks for a run. Requests made while one is waiting join it; one made during a run
-    /// becomes the single follow-up run.
+    /// Asks for a run. Requests made while one is waiting join it (a full rebuild asked by any
+    /// of them makes it full); one made during a run becomes the single follow-up run.
     pub async fn request(&self, trigger: RunTrigger, requested_by: Option<i64>) -> Ticket {
+        self.request_as(trigger, requested_by, RunKind::Incremental).await
+    }
+
+    /// [`Materializer::request`] for a run of `kind`.
+    pub async fn request_as(&self, trigger: RunTrigger, requested_by: Option<i64>, kind: RunKind) -> Ticket {
         let (started_tx, started) = oneshot::channel();
         let (finished_tx, finished) = oneshot::channel();
         let mut pending = self.inner.pending.lock().await;
         let coalesced = match pending.as_mut() {
             Some(p) => {
+                if kind == RunKind::Full {
+                    p.kind = RunKind::Full;
+                }
                 p.started.push(started_tx);
                 p.finished.push(finished_tx);
                 true
@@ -175,6 +223,7 @@ impl Materializer {
                 *pending = Some(Pending {
                     trigger,
                     requested_by,
+                    kind,
                     started: vec![started_tx],
                     finished: vec![finished_tx],
                 });
@@ -205,8 +254,14 @@ impl Inner {
                                 let _ = s.send(id);
                             }
                         });
-                        run::run_holding_lease(&self.ctx, request.trigger, request.requested_by, Some(tx))
-                            .await
+                        run::run_holding_lease(
+                            &self.ctx,
+                            request.trigger,
+                            request.requested_by,
+                            request.kind,
+                            Some(tx),
+                        )
+                        .await
                     }
                     Err(e) => {
                         for s in request.started {

@@ -10,11 +10,14 @@ use serde_json::Value;
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
+use super::days::{load_meta, load_store, Changes, LoadError};
 use super::lease;
 use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
-use super::{RunContext, RunTrigger};
+use super::{RunContext, RunKind, RunTrigger};
 use crate::db::Dialect;
+use crate::metrics::days::STORE_VERSION;
 use crate::metrics::{compute, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::time::local_date;
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,11 +77,12 @@ pub async fn run_holding_lease(
     ctx: &RunContext,
     trigger: RunTrigger,
     requested_by: Option<i64>,
+    kind: RunKind,
     on_start: Option<oneshot::Sender<Option<i64>>>,
 ) -> RunOutcome {
     let lost = Arc::new(AtomicBool::new(false));
     let renewer = spawn_renewer(ctx.clone(), lost.clone());
-    let outcome = run_recorded(ctx, trigger, requested_by, &lost, on_start).await;
+    let outcome = run_recorded(ctx, trigger, requested_by, kind, &lost, on_start).await;
     renewer.abort();
     if let Ok(mut conn) = ctx.summary.pool.acquire().await {
         if let Err(e) = lease::release(&mut conn, ctx.summary.dialect, &ctx.instance).await {
@@ -92,6 +96,7 @@ async fn run_recorded(
     ctx: &RunContext,
     trigger: RunTrigger,
     requested_by: Option<i64>,
+    kind: RunKind,
     lost: &AtomicBool,
     on_start: Option<oneshot::Sender<Option<i64>>>,
 ) -> RunOutcome {
@@ -118,10 +123,17 @@ async fn run_recorded(
         }
     };
     tracing::info!(run_id, ?trigger, ?windows, "run started");
-    let result = execute(ctx, run_id, started, lost).await;
+    let result = execute(ctx, run_id, started, kind, lost).await;
     match result {
-        Ok(()) => {
-            tracing::info!(run_id, ms = (Utc::now() - started).num_milliseconds(), "run succeeded");
+        Ok(days) => {
+            tracing::info!(
+                run_id,
+                kind = days.kind.as_str(),
+                days_reread = days.reread,
+                days_written = days.written,
+                ms = (Utc::now() - started).num_milliseconds(),
+                "run succeeded"
+            );
             RunOutcome { run_id: Some(run_id), error: None }
         }
         Err(e) => {
@@ -129,7 +141,7 @@ async fn run_recorded(
             tracing::error!(run_id, error = %message, "run failed; previous snapshots stay in place");
             if let Ok(mut conn) = ctx.summary.pool.acquire().await {
                 if let Err(e) =
-                    finish_run(&mut conn, ctx.summary.dialect, run_id, started, Some(&message)).await
+                    finish_run(&mut conn, ctx.summary.dialect, run_id, started, Some(&message), None).await
                 {
                     tracing::error!(run_id, error = %e, "could not record the failure");
                 }
@@ -139,24 +151,44 @@ async fn run_recorded(
     }
 }
 
+/// What a run did with the day store.
+#[derive(Clone, Copy, Debug)]
+struct DayWork {
+    kind: RunKind,
+    reread: usize,
+    written: usize,
+}
+
 async fn execute(
     ctx: &RunContext,
     run_id: i64,
     started: DateTime<Utc>,
+    kind: RunKind,
     lost: &AtomicBool,
-) -> Result<(), RunError> {
-    let now = Utc::now();
+) -> Result<DayWork, RunError> {
+    let now = ctx.clock.now();
+    let prior = match kind {
+        RunKind::Full => None,
+        RunKind::Incremental => stored_days(ctx, now).await?,
+    };
     let read_started = std::time::Instant::now();
-    let (snapshots, store) = read_platform(ctx, now).await?;
-    if let Some(store) = store {
-        // Before the write: by the time API instances see this run, its days are in place.
-        ctx.days.publish(run_id, store);
-    }
+    let (snapshots, days) = read_platform(ctx, now, run_id, prior).await?;
+    // Before the write: by the time API instances see this run, its days are in place.
+    ctx.days.publish(run_id, days.store.clone());
     // How long the platform read transaction was open: the cost a run imposes on the platform.
     tracing::info!(run_id, read_ms = read_started.elapsed().as_millis() as u64, "platform snapshot read");
     if lost.load(Ordering::SeqCst) {
+        ctx.days.clear_if(run_id);
         return Err(RunError::LeaseLost);
     }
+    let work = DayWork {
+        kind: days.kind,
+        reread: days.reread,
+        written: match &days.changes {
+            Changes::All => days.store.len(),
+            Changes::Days(dates) => dates.len(),
+        },
+    };
     let write = async {
         let mut conn = ctx.summary.pool.acquire().await?;
         let mut tx = conn.begin().await?;
@@ -165,6 +197,7 @@ async fn execute(
         if !lease::renew(&mut tx, ctx.summary.dialect, &ctx.instance, ctx.lease_ttl).await? {
             return Ok::<bool, WriteError>(false);
         }
+        super::days::save(&mut tx, ctx.summary.dialect, run_id, &days.store, &days.changes).await?;
         let daily = ctx.windows.contains(&ctx.daily_window).then_some(ctx.daily_window);
         write_results(
             &mut tx,
@@ -175,35 +208,137 @@ async fn execute(
             ctx.faults.fail_after_snapshots,
         )
         .await?;
-        finish_run(&mut tx, ctx.summary.dialect, run_id, started, None).await?;
+        finish_run(&mut tx, ctx.summary.dialect, run_id, started, None, Some((work.kind, work.reread)))
+            .await?;
         tx.commit().await?;
         Ok(true)
     };
-    match write.await {
-        Ok(true) => Ok(()),
+    let written = write.await;
+    if !matches!(written, Ok(true)) {
+        // The summary database does not hold these days: the next run must not build on them.
+        ctx.days.clear_if(run_id);
+    }
+    match written {
+        Ok(true) => Ok(work),
         Ok(false) => Err(RunError::LeaseLost),
         Err(e) => Err(RunError::Write(error_chain(&e))),
     }
 }
 
+/// The stored days the next run refreshes: this process's own copy when it is the one the
+/// summary database holds, else the days loaded from there (only those rewritten since this
+/// process's copy, when it has one of the same generation). `None` when the run must rebuild:
+/// nothing stored, another zone or store version, or days that start after the span the
+/// windows need.
+async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<Arc<DayStore>>, RunError> {
+    let summary =
+        |e: &dyn std::error::Error| RunError::Write(format!("reading the stored days: {}", error_chain(e)));
+    let mut conn = ctx.summary.pool.acquire().await.map_err(|e| summary(&e))?;
+    let Some(meta) = load_meta(&mut conn, ctx.summary.dialect).await.map_err(|e| summary(&e))? else {
+        tracing::info!("no stored days yet: this run rebuilds them");
+        return Ok(None);
+    };
+    let needed = local_date(ctx.settings.tz, DayStore::span_start_for(ctx.daily_window, now));
+    if meta.version != STORE_VERSION || meta.time_zone != ctx.settings.tz.name() || meta.first > needed {
+        tracing::info!(
+            version = meta.version,
+            time_zone = %meta.time_zone,
+            first = %meta.first,
+            "stored days are of another version or zone, or start too late: this run rebuilds them"
+        );
+        return Ok(None);
+    }
+    let mine = ctx.days.current();
+    if let Some((run, store)) = &mine {
+        if *run == meta.run_id && store.generation() == meta.generation {
+            return Ok(Some(store.clone()));
+        }
+    }
+    let prior = mine.as_ref().map(|(run, store)| (*run, store.as_ref()));
+    let mut tx = conn.begin().await.map_err(|e| summary(&e))?;
+    let loaded = load_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, prior);
+    match loaded.await {
+        Ok(Some((_, store))) => Ok(Some(Arc::new(store))),
+        Ok(None) => Ok(None),
+        Err(LoadError::Corrupt(why)) => {
+            tracing::warn!(%why, "stored days are unreadable: this run rebuilds them");
+            Ok(None)
+        }
+        Err(e) => Err(summary(&e)),
+    }
+}
+
+/// The day store a run folds from and what to write of it.
+struct RunDays {
+    store: Arc<DayStore>,
+    kind: RunKind,
+    reread: usize,
+    changes: Changes,
+}
+
 /// Computes every endpoint for every window inside one read transaction, so all numbers of a
-/// run come from the same platform snapshot.
+/// run come from the same platform snapshot: first the day store (refreshed from `prior`, or
+/// rebuilt), then every payload folded from it.
 async fn read_platform(
     ctx: &RunContext,
     now: DateTime<Utc>,
-) -> Result<(Vec<Snapshot>, Option<Arc<DayStore>>), RunError> {
+    run_id: i64,
+    prior: Option<Arc<DayStore>>,
+) -> Result<(Vec<Snapshot>, RunDays), RunError> {
     let mut jobs = Vec::new();
     for &days in &ctx.windows {
         let window = Window::rolling(now, ctx.settings.tz, days).expect("validated windows");
         jobs.extend(Endpoint::ALL.iter().map(|e| (*e, window)));
     }
-    let (payloads, store) = read_payloads(ctx, &jobs).await?;
+    let span_start = DayStore::span_start_for(ctx.daily_window, now);
+    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
+    let mut tx = begin_read(&mut conn, ctx).await?;
+    let compute_all = async {
+        // One source for the whole snapshot: payloads share what it has read.
+        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
+        let refreshed = match &prior {
+            Some(prior) => match prior.refresh(&mut src, now, span_start, ctx.settle_days).await? {
+                Ok(r) => Some(r),
+                Err(why) => {
+                    tracing::info!(?why, "stored days cannot be refreshed: this run rebuilds them");
+                    None
+                }
+            },
+            None => None,
+        };
+        let days = match refreshed {
+            Some(r) => RunDays {
+                store: Arc::new(r.store),
+                kind: RunKind::Incremental,
+                reread: r.reread,
+                changes: Changes::Days(r.changed),
+            },
+            None => {
+                let store = DayStore::build(&mut src, span_start, now, run_id).await?;
+                let reread = store.len();
+                RunDays { store: Arc::new(store), kind: RunKind::Full, reread, changes: Changes::All }
+            }
+        };
+        src.set_days(Some(days.store.clone()));
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for (endpoint, window) in &jobs {
+            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);
+        }
+        Ok::<_, MetricError>((payloads, days))
+    };
+    let budget = ctx.statement_timeout * u32::try_from(jobs.len().max(1)).unwrap_or(u32::MAX);
+    let (payloads, days) = match tokio::time::timeout(budget, compute_all).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return Err(platform_error(&e)),
+        Err(_) => return Err(RunError::Platform(format!("platform reads took longer than {budget:?}"))),
+    };
+    tx.rollback().await.map_err(|e| platform_error(&e))?;
     let snapshots = jobs
         .iter()
         .zip(payloads)
         .map(|((endpoint, window), payload)| Snapshot::new(*endpoint, window.period_days, payload, now))
         .collect();
-    Ok((snapshots, store))
+    Ok((snapshots, days))
 }
 
 fn platform_error(e: &dyn std::error::Error) -> RunError {
@@ -227,24 +362,6 @@ async fn begin_read<'c>(
         }
     }
     Ok(tx)
-}
-
-/// Reads a day store for `ctx`'s common windows as of now, in one read snapshot: what an API
-/// instance that did not run the latest run itself folds its on-demand windows from.
-pub async fn read_day_store(ctx: &RunContext) -> Result<Arc<DayStore>, RunError> {
-    let now = Utc::now();
-    let windows: Vec<Window> =
-        ctx.windows.iter().filter_map(|d| Window::rolling(now, ctx.settings.tz, *d).ok()).collect();
-    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
-    let mut tx = begin_read(&mut conn, ctx).await?;
-    let store = {
-        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        DayStore::build(&mut src, DayStore::span_start(&windows, now), now, 0)
-            .await
-            .map_err(|e| platform_error(&e))?
-    };
-    tx.rollback().await.map_err(|e| platform_error(&e))?;
-    Ok(Arc::new(store))
 }
 
 /// Computes `jobs` in one read transaction. PostgreSQL: `REPEATABLE READ READ ONLY` with the

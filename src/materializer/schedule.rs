@@ -6,44 +6,59 @@ use chrono::Utc;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use super::store::load_snapshots;
-use super::{Materializer, RunTrigger};
+use super::{Materializer, RunKind, RunTrigger};
 use crate::metrics::Endpoint;
 
 /// Parses `ANALYTICS_SCHEDULE` (cron with seconds) and returns its period: the gap between its
 /// next two ticks, which is also how old snapshots may get before start-up refreshes them.
 /// `None` when the schedule is empty (scheduled runs disabled).
 pub fn schedule_period(expr: &str) -> Result<Option<Duration>, String> {
+    cron_period(expr, "ANALYTICS_SCHEDULE")
+}
+
+/// [`schedule_period`] of the cron expression held by `setting`.
+pub fn cron_period(expr: &str, setting: &str) -> Result<Option<Duration>, String> {
     if expr.trim().is_empty() {
         return Ok(None);
     }
-    let cron = croner::Cron::new(expr.trim())
-        .with_seconds_required()
-        .parse()
-        .map_err(|e| format!("ANALYTICS_SCHEDULE must be a cron expression with seconds such as \"0 */5 * * * *\" ({e}; got {expr:?})"))?;
+    let cron = croner::Cron::new(expr.trim()).with_seconds_required().parse().map_err(|e| {
+        format!(
+            "{setting} must be a cron expression with seconds such as \"0 */5 * * * *\" ({e}; got {expr:?})"
+        )
+    })?;
     let mut ticks = cron.iter_after(Utc::now());
     let (Some(a), Some(b)) = (ticks.next(), ticks.next()) else {
-        return Err(format!("ANALYTICS_SCHEDULE never fires (got {expr:?})"));
+        return Err(format!("{setting} never fires (got {expr:?})"));
     };
     Ok(Some((b - a).to_std().unwrap_or(Duration::from_secs(300))))
 }
 
-/// Starts the cron scheduler: every tick asks the materializer for a run (coalescing with any
-/// run already waiting). A failed run is logged by the run itself; the scheduler keeps ticking.
+/// Starts the cron scheduler: every tick of `expr` asks the materializer for a run, and every
+/// tick of `rebuild` (when not empty) for a full rebuild of the stored days, coalescing with
+/// any run already waiting. Cron times are UTC. A failed run is logged by the run itself; the
+/// scheduler keeps ticking.
 pub async fn start_scheduler(
     materializer: Materializer,
     expr: &str,
+    rebuild: &str,
 ) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
-    let job = Job::new_async(expr.trim(), move |_id, _lock| {
+    for (expr, kind) in [(expr, RunKind::Incremental), (rebuild, RunKind::Full)] {
+        if expr.trim().is_empty() {
+            continue;
+        }
         let materializer = materializer.clone();
-        Box::pin(async move {
-            let ticket = materializer.request(RunTrigger::Schedule, None).await;
-            if ticket.coalesced {
-                tracing::debug!("schedule tick joined a run already waiting");
-            }
-        })
-    })?;
-    scheduler.add(job).await?;
+        let job = Job::new_async(expr.trim(), move |_id, _lock| {
+            let materializer = materializer.clone();
+            Box::pin(async move {
+                let ticket = materializer.request_as(RunTrigger::Schedule, None, kind).await;
+                if ticket.coalesced {
+                    tracing::debug!(kind = kind.as_str(), "schedule tick joined a run already waiting");
+                }
+            })
+        })?;
+        scheduler.add(job).await?;
+    }
     scheduler.start().await?;
     Ok(scheduler)
 }

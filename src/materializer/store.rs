@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 use super::flatten::{daily, scalars, DailyValue};
-use super::RunTrigger;
+use super::{RunKind, RunTrigger};
 use crate::db::{parse_db_timestamp, Db, Dialect, Sql};
 use crate::metrics::Endpoint;
 
@@ -92,13 +92,15 @@ pub async fn abandon_unfinished_runs(conn: &mut AnyConnection, dialect: Dialect)
     Ok(q.execute(conn).await?.rows_affected())
 }
 
-/// Marks a run finished with `status` (`succeeded` or `failed`) and its error, if any.
+/// Marks a run finished with `status` (`succeeded` or `failed`), its error, if any, and what it
+/// did with the day store (its kind and how many days it re-read).
 pub async fn finish_run(
     conn: &mut AnyConnection,
     dialect: Dialect,
     run_id: i64,
     started_at: DateTime<Utc>,
     error: Option<&str>,
+    days: Option<(RunKind, usize)>,
 ) -> Result<(), sqlx::Error> {
     let finished = Utc::now();
     let mut q = Sql::new(dialect);
@@ -106,9 +108,14 @@ pub async fn finish_run(
     let at = q.ts(finished);
     let ms = q.int((finished - started_at).num_milliseconds().max(0));
     let err = error.map_or("NULL".to_string(), |e| q.text(e));
+    let (kind, reread) = match days {
+        Some((kind, reread)) => (q.text(kind.as_str()), q.int(i64::try_from(reread).unwrap_or(i64::MAX))),
+        None => ("NULL".to_string(), "NULL".to_string()),
+    };
     let id = q.int(run_id);
     q.push(&format!(
-        "UPDATE analytics_run SET status = {status}, finished_at = {at}, duration_ms = {ms}, error = {err} WHERE id = {id}"
+        "UPDATE analytics_run SET status = {status}, finished_at = {at}, duration_ms = {ms}, error = {err}, \
+         kind = {kind}, days_reread = {reread} WHERE id = {id}"
     ));
     q.execute(conn).await?;
     Ok(())

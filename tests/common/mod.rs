@@ -152,5 +152,7 @@ pub fn run_context(t: &TestDb, windows: &[i64]) -> mafita_analytics::materialize
         instance: mafita_analytics::materializer::instance_name(),
         faults: mafita_analytics::materializer::Faults::default(),
         days: Default::default(),
+        settle_days: 3,
+        clock: Default::default(),
     }
 }

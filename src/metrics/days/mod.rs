@@ -65,12 +65,21 @@ impl Day {
         self.date.format("%Y-%m-%d").to_string()
     }
 
-    /// Puts every list in one order, so two reads of the same facts compare equal whatever
-    /// order the database returned the groups in.
+    /// Puts every list in one order with one group per attribute set, so two reads of the same
+    /// facts compare equal whatever order the database returned the groups in.
     pub fn normalize(&mut self) {
         let tx_order =
             |g: &super::facts::tx::TxGroup| (g.category.clone(), g.tx_type.clone(), g.status.clone(), g.p2p);
         self.activity.tx.sort_by_key(tx_order);
+        // The query groups a NULL reference apart from a non-P2P one; both are "not P2P" here.
+        self.activity.tx.dedup_by(|next, kept| {
+            let same = tx_order(next) == tx_order(kept);
+            if same {
+                kept.count += next.count;
+                kept.kobo += next.kobo;
+            }
+            same
+        });
         self.activity.p2p.sort();
         self.activity.crypto.sort();
         self.withdrawals.sort();

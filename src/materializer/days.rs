@@ -1,0 +1,498 @@
+//! The day store in the summary database: one row per day and group in plain columns (what a
+//! BI tool sums over any range), the day's user sets as serialized roaring bitmaps, and one
+//! row saying which days are stored, for which zone, and how far the platform was read.
+//!
+//! Every row carries the run that last wrote its day, so an instance that holds the days of
+//! an earlier run loads only the days rewritten since, not the whole store.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use roaring::RoaringBitmap;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{parse_db_timestamp, Db, Dialect, Sql};
+use crate::metrics::days::{Base, Day, DaySlot, DayStore, StoreParts, Watermarks, STORE_VERSION};
+use crate::metrics::facts::orders::OrderGroup;
+use crate::metrics::facts::platform::BonusGroup;
+use crate::metrics::facts::tx::TxGroup;
+
+/// The one row of `analytics_day_store`.
+const STORE_ROW: &str = "days";
+
+/// Group rows per INSERT (well under both databases' parameter limits).
+const GROUP_ROWS_PER_INSERT: usize = 150;
+
+/// Days of user sets per INSERT: a few MB of bitmaps per statement at a million users.
+const USER_DAYS_PER_INSERT: usize = 16;
+
+/// What `analytics_day_store` says about the stored days.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreMeta {
+    /// Layout version ([`STORE_VERSION`] when readable).
+    pub version: i64,
+    /// IANA zone the days are cut in.
+    pub time_zone: String,
+    /// First stored date.
+    pub first: NaiveDate,
+    /// Date after the last stored one.
+    pub end: NaiveDate,
+    /// The run's `now` when the days were read.
+    pub read_at: DateTime<Utc>,
+    /// The run of the last full rebuild.
+    pub generation: i64,
+    /// The run that wrote the store last.
+    pub run_id: i64,
+}
+
+/// Why stored days could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The summary database failed.
+    #[error("summary database error")]
+    Database(#[from] sqlx::Error),
+    /// A stored value is not what this version writes.
+    #[error("stored days are unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Which days a run rewrites.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changes {
+    /// Every day (a full rebuild): the stored days are replaced.
+    All,
+    /// These dates, days before the store's first date removed, and the base rewritten.
+    Days(Vec<NaiveDate>),
+}
+
+/// The stored days' description, if any are stored.
+pub async fn load_meta(conn: &mut AnyConnection, dialect: Dialect) -> Result<Option<StoreMeta>, LoadError> {
+    let mut q = Sql::new(dialect);
+    let name = q.text(STORE_ROW);
+    q.push(&format!(
+        "SELECT CAST(version AS BIGINT), time_zone, CAST(first_day AS TEXT), CAST(end_day AS TEXT), {}, \
+         generation, run_id FROM analytics_day_store WHERE name = {name}",
+        dialect.ts_text("read_at")
+    ));
+    let Some(row) = q.fetch_all(conn).await?.into_iter().next() else { return Ok(None) };
+    Ok(Some(StoreMeta {
+        version: row.try_get(0)?,
+        time_zone: row.try_get(1)?,
+        first: date(&row.try_get::<String, _>(2)?)?,
+        end: date(&row.try_get::<String, _>(3)?)?,
+        read_at: {
+            let at: String = row.try_get(4)?;
+            parse_db_timestamp(&at).ok_or_else(|| LoadError::Corrupt(format!("read_at {at:?}")))?
+        },
+        generation: row.try_get(5)?,
+        run_id: row.try_get(6)?,
+    }))
+}
+
+/// Loads the stored days for zone `tz`. With `prior` (a store this process holds, of the same
+/// generation and written by run `prior_run`), only the days rewritten after that run are
+/// read and the rest are taken from it. `None` when nothing usable is stored.
+///
+/// Call inside one read transaction so the row and the days belong to the same run.
+pub async fn load_store(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    tz: Tz,
+    prior: Option<(i64, &DayStore)>,
+) -> Result<Option<(StoreMeta, DayStore)>, LoadError> {
+    let Some(meta) = load_meta(conn, dialect).await? else { return Ok(None) };
+    if meta.version != STORE_VERSION || meta.time_zone != tz.name() {
+        return Ok(None);
+    }
+    let prior = prior.filter(|(run, store)| store.generation() == meta.generation && *run <= meta.run_id);
+    let since = prior.map_or(0, |(run, _)| run);
+    let mut loaded = load_days(conn, dialect, since).await?;
+    let mut days = Vec::new();
+    let mut date = meta.first;
+    while date < meta.end {
+        let day = match (loaded.remove(&date), prior.and_then(|(_, p)| p.day(date))) {
+            (Some(day), _) => Arc::new(day),
+            (None, Some(kept)) => kept.clone(),
+            (None, None) => return Err(LoadError::Corrupt(format!("day {date} is missing"))),
+        };
+        days.push(day);
+        date += chrono::Duration::days(1);
+    }
+    let base = load_base(conn, dialect).await?;
+    let watermarks = load_watermarks(conn, dialect).await?;
+    let parts = StoreParts {
+        tz,
+        read_at: meta.read_at,
+        first: meta.first,
+        days,
+        base: Arc::new(base),
+        watermarks,
+        generation: meta.generation,
+    };
+    let store = DayStore::from_parts(parts).map_err(|e| LoadError::Corrupt(e.to_string()))?;
+    Ok(Some((meta, store)))
+}
+
+/// Writes `store` as run `run_id` wrote it: the changed days (or all of them) and the store
+/// row. The caller's transaction also holds the run's snapshots and status.
+pub async fn save(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    store: &DayStore,
+    changes: &Changes,
+) -> Result<(), sqlx::Error> {
+    let tables = [
+        "analytics_day_users",
+        "analytics_day_transaction",
+        "analytics_day_order",
+        "analytics_day_bonus",
+        "analytics_day_referral",
+    ];
+    let written: Vec<&Arc<Day>> = match changes {
+        Changes::All => {
+            for table in tables {
+                Sql::new(dialect).push(&format!("DELETE FROM {table}")).execute(conn).await?;
+            }
+            store.days().iter().collect()
+        }
+        Changes::Days(dates) => {
+            for table in tables {
+                let mut q = Sql::new(dialect);
+                let first = q.date(store.first_date());
+                q.push(&format!("DELETE FROM {table} WHERE day < {first}"));
+                q.execute(conn).await?;
+                for chunk in dates.chunks(GROUP_ROWS_PER_INSERT) {
+                    let mut q = Sql::new(dialect);
+                    let list: Vec<String> = chunk.iter().map(|d| q.date(*d)).collect();
+                    q.push(&format!("DELETE FROM {table} WHERE day IN ({})", list.join(", ")));
+                    q.execute(conn).await?;
+                }
+            }
+            dates.iter().filter_map(|d| store.day(*d)).collect()
+        }
+    };
+    insert_days(conn, dialect, run_id, &written).await?;
+    save_row(conn, dialect, run_id, store).await
+}
+
+async fn insert_days(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    days: &[&Arc<Day>],
+) -> Result<(), sqlx::Error> {
+    for chunk in days.chunks(USER_DAYS_PER_INSERT) {
+        let mut q = Sql::new(dialect);
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|d| {
+                let day = q.date(d.date);
+                let sets = [&d.active, &d.active_success, &d.joined]
+                    .map(|set| (q.int(set.len() as i64), q.blob(serialize(set))));
+                let run = q.int(run_id);
+                let [(a, a_set), (s, s_set), (j, j_set)] = sets;
+                format!("({day}, {a}, {a_set}, {s}, {s_set}, {j}, {j_set}, {run})")
+            })
+            .collect();
+        q.push(&format!(
+            "INSERT INTO analytics_day_users (day, active_users, active_set, success_users, success_set, \
+             signups, signup_set, run_id) VALUES {}",
+            values.join(", ")
+        ));
+        q.execute(conn).await?;
+    }
+    let tx: Vec<(NaiveDate, &TxGroup)> =
+        days.iter().flat_map(|d| d.activity.tx.iter().map(move |g| (d.date, g))).collect();
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_transaction (day, category, tx_type, status, is_p2p, tx_count, amount_kobo, run_id)",
+        &tx,
+        |q, (day, g)| {
+            let p2p = if g.p2p { "TRUE" } else { "FALSE" };
+            format!(
+                "({}, {}, {}, {}, {p2p}, {}, {}, {})",
+                q.date(*day),
+                q.text(g.category.clone()),
+                q.text(g.tx_type.clone()),
+                q.text(g.status.clone()),
+                q.int(g.count),
+                q.int(g.kobo),
+                q.int(run_id)
+            )
+        },
+    )
+    .await?;
+    let orders: Vec<(NaiveDate, &str, &OrderGroup)> = days
+        .iter()
+        .flat_map(|d| {
+            let kinds = [
+                ("p2p_deposit", &d.activity.p2p),
+                ("crypto_purchase", &d.activity.crypto),
+                ("p2p_withdraw", &d.withdrawals),
+            ];
+            kinds.into_iter().flat_map(move |(kind, groups)| groups.iter().map(move |g| (d.date, kind, g)))
+        })
+        .collect();
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_order (day, kind, status, network, order_count, total_kobo, run_id)",
+        &orders,
+        |q, (day, kind, g)| {
+            format!(
+                "({}, {}, {}, {}, {}, {}, {})",
+                q.date(*day),
+                q.text(*kind),
+                q.text(g.status.clone()),
+                q.text(g.network.clone()),
+                q.int(g.count),
+                q.int(g.kobo),
+                q.int(run_id)
+            )
+        },
+    )
+    .await?;
+    let bonuses: Vec<(NaiveDate, &BonusGroup)> =
+        days.iter().flat_map(|d| d.bonuses.iter().map(move |g| (d.date, g))).collect();
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_bonus (day, status, bonus_count, amount_kobo, run_id)",
+        &bonuses,
+        |q, (day, g)| {
+            format!(
+                "({}, {}, {}, {}, {})",
+                q.date(*day),
+                q.text(g.status.clone()),
+                q.int(g.count),
+                q.int(g.kobo),
+                q.int(run_id)
+            )
+        },
+    )
+    .await?;
+    let referrals: Vec<(NaiveDate, (i64, i64))> =
+        days.iter().flat_map(|d| d.referrals.iter().map(move |r| (d.date, *r))).collect();
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_referral (day, referrer_id, referrals, run_id)",
+        &referrals,
+        |q, (day, (referrer, n))| {
+            format!("({}, {}, {}, {})", q.date(*day), q.int(*referrer), q.int(*n), q.int(run_id))
+        },
+    )
+    .await
+}
+
+/// Multi-row INSERTs of `rows` into `target` (`table (columns)`), each row rendered by `render`.
+async fn insert_rows<T>(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    target: &str,
+    rows: &[T],
+    render: impl Fn(&mut Sql, &T) -> String,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(GROUP_ROWS_PER_INSERT) {
+        let mut q = Sql::new(dialect);
+        let values: Vec<String> = chunk.iter().map(|row| render(&mut q, row)).collect();
+        q.push(&format!("INSERT INTO {target} VALUES {}", values.join(", ")));
+        q.execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the store row.
+async fn save_row(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    store: &DayStore,
+) -> Result<(), sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    let name = q.text(STORE_ROW);
+    q.push(&format!("DELETE FROM analytics_day_store WHERE name = {name}"));
+    q.execute(conn).await?;
+    let mut q = Sql::new(dialect);
+    let base = store.base();
+    let marks = store.watermarks().0;
+    let values = [
+        q.text(STORE_ROW),
+        q.int(STORE_VERSION),
+        q.text(store.tz().name()),
+        q.date(store.first_date()),
+        q.date(store.end_date()),
+        q.ts(store.read_at()),
+        q.int(base.revenue_kobo),
+        q.int(base.joined.len() as i64),
+        q.blob(serialize(&base.joined)),
+        q.int(marks[0]),
+        q.int(marks[1]),
+        q.int(marks[2]),
+        q.int(marks[3]),
+        q.int(marks[4]),
+        q.int(marks[5]),
+        q.int(store.generation()),
+        q.int(run_id),
+    ];
+    q.push(&format!(
+        "INSERT INTO analytics_day_store (name, version, time_zone, first_day, end_day, read_at, \
+         revenue_before_kobo, users_before, users_before_set, transaction_id_max, deposit_order_id_max, \
+         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max, generation, run_id) \
+         VALUES ({})",
+        values.join(", ")
+    ));
+    q.execute(conn).await?;
+    Ok(())
+}
+
+async fn load_base(conn: &mut AnyConnection, dialect: Dialect) -> Result<Base, LoadError> {
+    let mut q = Sql::new(dialect);
+    let name = q.text(STORE_ROW);
+    q.push(&format!(
+        "SELECT revenue_before_kobo, users_before_set FROM analytics_day_store WHERE name = {name}"
+    ));
+    let row = q.fetch_one(conn).await?;
+    Ok(Base { revenue_kobo: row.try_get(0)?, joined: set(&row, 1)? })
+}
+
+async fn load_watermarks(conn: &mut AnyConnection, dialect: Dialect) -> Result<Watermarks, LoadError> {
+    let mut q = Sql::new(dialect);
+    let name = q.text(STORE_ROW);
+    q.push(&format!(
+        "SELECT transaction_id_max, deposit_order_id_max, withdraw_order_id_max, crypto_purchase_id_max, \
+         bonus_id_max, user_id_max FROM analytics_day_store WHERE name = {name}"
+    ));
+    let row = q.fetch_one(conn).await?;
+    let mut marks = [0; 6];
+    for (i, mark) in marks.iter_mut().enumerate() {
+        *mark = row.try_get(i)?;
+    }
+    Ok(Watermarks(marks))
+}
+
+/// The days written after run `since` (every day when 0), by date.
+async fn load_days(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    since: i64,
+) -> Result<BTreeMap<NaiveDate, Day>, LoadError> {
+    let mut days: BTreeMap<NaiveDate, Day> = BTreeMap::new();
+    let select = |columns: &str, table: &str| {
+        let mut q = Sql::new(dialect);
+        let since = q.int(since);
+        q.push(&format!("SELECT CAST(day AS TEXT), {columns} FROM {table} WHERE run_id > {since}"));
+        q
+    };
+    let corrupt = |e: LoadError| sqlx::Error::Decode(e.to_string().into());
+    let q = select("active_set, success_set, signup_set", "analytics_day_users");
+    q.for_each_row(conn, |row| {
+        let d = date(&row.try_get::<String, _>(0)?).map_err(corrupt)?;
+        let day = days.entry(d).or_insert_with(|| Day::empty(d));
+        day.active = set(&row, 1).map_err(corrupt)?;
+        day.active_success = set(&row, 2).map_err(corrupt)?;
+        day.joined = set(&row, 3).map_err(corrupt)?;
+        Ok(())
+    })
+    .await?;
+    let q = select(
+        "category, tx_type, status, CAST(CASE WHEN is_p2p THEN 1 ELSE 0 END AS BIGINT), tx_count, amount_kobo",
+        "analytics_day_transaction",
+    );
+    for row in q.fetch_all(conn).await? {
+        let d = date(&row.try_get::<String, _>(0)?)?;
+        let key = row.try_get::<String, _>(0)?;
+        let p2p: i64 = row.try_get(4)?;
+        day_of(&mut days, d)?.activity.tx.push(TxGroup {
+            key,
+            category: row.try_get(1)?,
+            tx_type: row.try_get(2)?,
+            status: row.try_get(3)?,
+            p2p: p2p == 1,
+            count: row.try_get(5)?,
+            kobo: row.try_get(6)?,
+        });
+    }
+    let q = select("kind, status, network, order_count, total_kobo", "analytics_day_order");
+    for row in q.fetch_all(conn).await? {
+        let d = date(&row.try_get::<String, _>(0)?)?;
+        let group = OrderGroup {
+            key: row.try_get(0)?,
+            status: row.try_get(2)?,
+            network: row.try_get(3)?,
+            count: row.try_get(4)?,
+            kobo: row.try_get(5)?,
+        };
+        let day = day_of(&mut days, d)?;
+        match row.try_get::<String, _>(1)?.as_str() {
+            "p2p_deposit" => day.activity.p2p.push(group),
+            "crypto_purchase" => day.activity.crypto.push(group),
+            "p2p_withdraw" => day.withdrawals.push(group),
+            other => return Err(LoadError::Corrupt(format!("order kind {other:?}"))),
+        }
+    }
+    let q = select("status, bonus_count, amount_kobo", "analytics_day_bonus");
+    for row in q.fetch_all(conn).await? {
+        let d = date(&row.try_get::<String, _>(0)?)?;
+        day_of(&mut days, d)?.bonuses.push(BonusGroup {
+            key: row.try_get(0)?,
+            status: row.try_get(1)?,
+            count: row.try_get(2)?,
+            kobo: row.try_get(3)?,
+        });
+    }
+    let q = select("referrer_id, referrals", "analytics_day_referral");
+    for row in q.fetch_all(conn).await? {
+        let d = date(&row.try_get::<String, _>(0)?)?;
+        day_of(&mut days, d)?.referrals.push((row.try_get(1)?, row.try_get(2)?));
+    }
+    for day in days.values_mut() {
+        day.normalize();
+    }
+    Ok(days)
+}
+
+/// The loaded day of a group row; every stored day has a users row, so a group without one
+/// means the tables were edited by hand.
+fn day_of(days: &mut BTreeMap<NaiveDate, Day>, d: NaiveDate) -> Result<&mut Day, LoadError> {
+    days.get_mut(&d).ok_or_else(|| LoadError::Corrupt(format!("groups of day {d} without its users row")))
+}
+
+fn date(text: &str) -> Result<NaiveDate, LoadError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| LoadError::Corrupt(format!("day {text:?}")))
+}
+
+fn set(row: &AnyRow, i: usize) -> Result<RoaringBitmap, LoadError> {
+    let bytes: Vec<u8> = row.try_get(i)?;
+    RoaringBitmap::deserialize_from(&bytes[..]).map_err(|e| LoadError::Corrupt(format!("user set: {e}")))
+}
+
+fn serialize(set: &RoaringBitmap) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(set.serialized_size());
+    set.serialize_into(&mut bytes).expect("writing to memory cannot fail");
+    bytes
+}
+
+/// Brings `slot` up to the days the summary database holds, loading only what was rewritten
+/// since the slot's run when it can; returns the run the slot now holds (`None` when nothing
+/// usable is stored). What API instances do when a run they did not run has landed.
+pub async fn load_into(slot: &DaySlot, summary: &Db, tz: Tz) -> Result<Option<i64>, LoadError> {
+    let mut conn = summary.pool.acquire().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mine = slot.current();
+    if let Some(meta) = load_meta(&mut tx, summary.dialect).await? {
+        if mine.as_ref().is_some_and(|(run, s)| *run == meta.run_id && s.generation() == meta.generation) {
+            return Ok(Some(meta.run_id));
+        }
+    }
+    let prior = mine.as_ref().map(|(run, store)| (*run, store.as_ref()));
+    let Some((meta, store)) = load_store(&mut tx, summary.dialect, tz, prior).await? else { return Ok(None) };
+    tx.rollback().await?;
+    slot.publish(meta.run_id, Arc::new(store));
+    Ok(Some(meta.run_id))
+}
