@@ -13,7 +13,7 @@ use crate::config::{parse_windows, AuthArgs, MaterializerArgs, MetricArgs, Platf
 use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
 use crate::materializer::store::migrate;
-use crate::materializer::verify::verify;
+use crate::materializer::verify::{verify, verify_days};
 use crate::materializer::{instance_name, run_once_as, Faults, RunContext, RunKind, RunTrigger};
 use crate::metrics::{compute, Endpoint, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
@@ -288,17 +288,31 @@ async fn run_verify(args: SummaryArgs) -> anyhow::Result<()> {
     let ctx = run_context(&args).await?;
     require_summary_tables(&ctx).await?;
     let (checked, mismatches) = verify(&ctx).await?;
-    if mismatches.is_empty() {
-        eprintln!("all {checked} stored snapshots agree with the platform database");
-        return Ok(());
-    }
     for m in &mismatches {
         println!(
             "{} days={} {}: stored {} recomputed {}",
             m.endpoint, m.window_days, m.field, m.stored, m.recomputed
         );
     }
-    anyhow::bail!("{} fields differ across {checked} stored snapshots", mismatches.len())
+    let (days, differing) = verify_days(&ctx).await?;
+    for d in &differing {
+        let day = d.day.map_or("before the first stored day".to_string(), |d| format!("day {d}"));
+        let fix = if d.settling {
+            "inside the settle window: the next run re-reads it"
+        } else {
+            "older than the settle window: run `mafita-analytics recompute --full`"
+        };
+        println!("{day} ({fix}): {}", d.facts.join("; "));
+    }
+    if mismatches.is_empty() && differing.is_empty() {
+        eprintln!("all {checked} stored snapshots and {days} stored days agree with the platform database");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} fields differ across {checked} stored snapshots; {} of {days} stored days differ",
+        mismatches.len(),
+        differing.len()
+    )
 }
 
 async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {

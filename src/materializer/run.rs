@@ -347,7 +347,7 @@ fn platform_error(e: &dyn std::error::Error) -> RunError {
 
 /// Opens the read transaction a run reads the platform in: on PostgreSQL one `REPEATABLE
 /// READ, READ ONLY` snapshot with the statement timeout.
-async fn begin_read<'c>(
+pub(crate) async fn begin_read<'c>(
     conn: &'c mut sqlx::pool::PoolConnection<sqlx::Any>,
     ctx: &RunContext,
 ) -> Result<sqlx::Transaction<'c, sqlx::Any>, RunError> {

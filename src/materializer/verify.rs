@@ -1,15 +1,20 @@
 //! `verify`: recompute every stored snapshot from the platform database "as of" its own
 //! `computed_at`, and list every field that differs. Rows changed in place since the run
-//! (a pending transaction that settled) show up here.
+//! (a pending transaction that settled) show up here; [`verify_days`] names the stored days
+//! that differ from the platform.
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::run::{read_payloads, RunError};
+use super::days::{load_store, LoadError};
+use super::run::{begin_read, read_payloads, RunError};
 use super::store::load_snapshots;
 use super::RunContext;
-use crate::metrics::{Endpoint, Window};
+use crate::metrics::days::Day;
+use crate::metrics::num::kobo;
+use crate::metrics::{DayStore, Endpoint, Source, Window};
 
 /// One differing field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +43,12 @@ pub enum VerifyError {
     /// Nothing has been materialized yet.
     #[error("no snapshots are stored yet; run `mafita-analytics recompute` first")]
     Empty,
+    /// No days are stored for the configured time zone.
+    #[error("no days are stored for this time zone yet; run `mafita-analytics recompute` first")]
+    NoDays,
+    /// The stored days cannot be read.
+    #[error("the stored days are unreadable ({0}); run `mafita-analytics recompute --full`")]
+    Corrupt(String),
 }
 
 /// Recomputes every stored snapshot and returns the differing fields (empty when all agree),
@@ -101,4 +112,126 @@ fn leaves(value: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     walk(String::new(), value, &mut out);
     out
+}
+
+/// A stored day that differs from a fresh read of the platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayMismatch {
+    /// The local date (`None` for the totals before the first stored day).
+    pub day: Option<NaiveDate>,
+    /// What differs, one entry per fact (`transactions deposit/credit/success: stored 3 (45.00) fresh 4 (60.00)`).
+    pub facts: Vec<String>,
+    /// Whether the day is still inside the settle window, so the next run re-reads it anyway;
+    /// otherwise only a full rebuild (`recompute --full`) corrects it.
+    pub settling: bool,
+}
+
+/// Compares every stored day (and the totals before them) with a fresh read of the same days
+/// in one platform snapshot. Returns how many days were checked and those that differ; a
+/// day differs when a row changed in place after the run that last read it (or a row was
+/// deleted). Days inside the settle window are marked: the next run re-reads them.
+pub async fn verify_days(ctx: &RunContext) -> Result<(usize, Vec<DayMismatch>), VerifyError> {
+    let mut conn = ctx.summary.pool.acquire().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let stored = match load_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, None).await {
+        Ok(Some((_, store))) => store,
+        Ok(None) => return Err(VerifyError::NoDays),
+        Err(LoadError::Database(e)) => return Err(VerifyError::Summary(e)),
+        Err(LoadError::Corrupt(why)) => return Err(VerifyError::Corrupt(why)),
+    };
+    tx.rollback().await?;
+    drop(conn);
+    let fresh = read_day_store(ctx, stored.start(), stored.read_at()).await?;
+    let settle_from = stored.end_date() - chrono::Duration::days(i64::from(ctx.settle_days));
+    let mut out = Vec::new();
+    let (a, b) = (stored.base(), fresh.base());
+    let mut base = Vec::new();
+    if a.revenue_kobo != b.revenue_kobo {
+        base.push(format!("revenue: stored {} fresh {}", kobo(a.revenue_kobo), kobo(b.revenue_kobo)));
+    }
+    if a.joined != b.joined {
+        base.push(format!("users: stored {} fresh {}", a.joined.len(), b.joined.len()));
+    }
+    if !base.is_empty() {
+        out.push(DayMismatch { day: None, facts: base, settling: false });
+    }
+    for (old, new) in stored.days().iter().zip(fresh.days()) {
+        let facts = day_differences(old, new);
+        if !facts.is_empty() {
+            out.push(DayMismatch { day: Some(old.date), facts, settling: old.date >= settle_from });
+        }
+    }
+    Ok((stored.len(), out))
+}
+
+/// What differs between two reads of one day, fact by fact.
+fn day_differences(stored: &Day, fresh: &Day) -> Vec<String> {
+    let mut out = Vec::new();
+    let tx = |d: &Day| -> BTreeMap<String, (i64, i64)> {
+        d.activity
+            .tx
+            .iter()
+            .map(|g| {
+                let p2p = if g.p2p { "/p2p" } else { "" };
+                (format!("transactions {}/{}/{}{p2p}", g.category, g.tx_type, g.status), (g.count, g.kobo))
+            })
+            .collect()
+    };
+    let orders = |d: &Day| -> BTreeMap<String, (i64, i64)> {
+        let kinds = [("p2p deposit orders", &d.activity.p2p), ("crypto purchases", &d.activity.crypto), ("p2p withdraw orders", &d.withdrawals)];
+        kinds
+            .into_iter()
+            .flat_map(|(kind, groups)| {
+                groups.iter().map(move |g| {
+                    let network = if g.network.is_empty() { String::new() } else { format!("/{}", g.network) };
+                    (format!("{kind} {}{network}", g.status), (g.count, g.kobo))
+                })
+            })
+            .collect()
+    };
+    let bonuses = |d: &Day| -> BTreeMap<String, (i64, i64)> {
+        d.bonuses.iter().map(|g| (format!("bonuses {}", g.status), (g.count, g.kobo))).collect()
+    };
+    for pick in [tx, orders, bonuses] {
+        let (a, b) = (pick(stored), pick(fresh));
+        for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+            let (x, y) = (a.get(key).copied().unwrap_or_default(), b.get(key).copied().unwrap_or_default());
+            if x != y {
+                out.push(format!("{key}: stored {} ({}) fresh {} ({})", x.0, kobo(x.1), y.0, kobo(y.1)));
+            }
+        }
+    }
+    let sets = [
+        ("active users", &stored.active, &fresh.active),
+        ("users with a success transaction", &stored.active_success, &fresh.active_success),
+        ("sign-ups", &stored.joined, &fresh.joined),
+    ];
+    for (name, a, b) in sets {
+        if a != b {
+            out.push(format!("{name}: stored {} fresh {}", a.len(), b.len()));
+        }
+    }
+    if stored.referrals != fresh.referrals {
+        let total = |d: &Day| d.referrals.iter().map(|(_, n)| n).sum::<i64>();
+        out.push(format!("referrals: stored {} fresh {}", total(stored), total(fresh)));
+    }
+    out
+}
+
+/// A fresh read of the days from `from` to the last whole day before `read_at`, in one
+/// platform snapshot.
+async fn read_day_store(
+    ctx: &RunContext,
+    from: chrono::DateTime<chrono::Utc>,
+    read_at: chrono::DateTime<chrono::Utc>,
+) -> Result<DayStore, RunError> {
+    let platform = |e: &dyn std::error::Error| RunError::Platform(super::run::error_chain(e));
+    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform(&e))?;
+    let mut tx = begin_read(&mut conn, ctx).await?;
+    let store = {
+        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
+        DayStore::build(&mut src, from, read_at, 0).await.map_err(|e| platform(&e))?
+    };
+    tx.rollback().await.map_err(|e| platform(&e))?;
+    Ok(store)
 }
