@@ -255,10 +255,18 @@ async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<Arc<
         }
     }
     let prior = mine.as_ref().map(|(run, store)| (*run, store.as_ref()));
+    let started = std::time::Instant::now();
     let mut tx = conn.begin().await.map_err(|e| summary(&e))?;
     let loaded = load_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, prior);
     match loaded.await {
-        Ok(Some((_, store))) => Ok(Some(Arc::new(store))),
+        Ok(Some((_, store))) => {
+            tracing::info!(
+                days = store.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "stored days loaded"
+            );
+            Ok(Some(Arc::new(store)))
+        }
         Ok(None) => Ok(None),
         Err(LoadError::Corrupt(why)) => {
             tracing::warn!(%why, "stored days are unreadable: this run rebuilds them");

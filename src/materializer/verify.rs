@@ -178,12 +178,17 @@ fn day_differences(stored: &Day, fresh: &Day) -> Vec<String> {
             .collect()
     };
     let orders = |d: &Day| -> BTreeMap<String, (i64, i64)> {
-        let kinds = [("p2p deposit orders", &d.activity.p2p), ("crypto purchases", &d.activity.crypto), ("p2p withdraw orders", &d.withdrawals)];
+        let kinds = [
+            ("p2p deposit orders", &d.activity.p2p),
+            ("crypto purchases", &d.activity.crypto),
+            ("p2p withdraw orders", &d.withdrawals),
+        ];
         kinds
             .into_iter()
             .flat_map(|(kind, groups)| {
                 groups.iter().map(move |g| {
-                    let network = if g.network.is_empty() { String::new() } else { format!("/{}", g.network) };
+                    let network =
+                        if g.network.is_empty() { String::new() } else { format!("/{}", g.network) };
                     (format!("{kind} {}{network}", g.status), (g.count, g.kobo))
                 })
             })

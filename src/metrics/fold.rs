@@ -196,9 +196,20 @@ impl Activity {
             add(&day.activity);
         }
         for part in cover.live {
-            add(&Activity::query(src, part, Bucket::Day).await?);
+            add(&*Activity::live(src, part).await?);
         }
         Ok(Some(out))
+    }
+
+    /// The groups of a live part by day, remembered: every window's last part (today so far)
+    /// and each window's first part are asked for by several payloads.
+    pub(crate) async fn live(src: &mut Source<'_>, part: Range) -> Result<Arc<Activity>, sqlx::Error> {
+        if let Some(hit) = src.memo().live_activity.get(&part) {
+            return Ok(hit.clone());
+        }
+        let activity = Arc::new(Activity::query(src, part, Bucket::Day).await?);
+        src.memo().live_activity.insert(part, activity.clone());
+        Ok(activity)
     }
 
     /// Adds `other`'s groups to this bucket-less activity, merging groups that differ only in

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use super::days::{Day, DayStore};
 use super::facts::active::{ActiveSpec, DayUsers};
-use super::facts::platform::WalletTotals;
+use super::facts::orders::OrderGroup;
+use super::facts::platform::{BonusGroup, WalletTotals};
 use super::facts::users::UserFlags;
 use super::fold::Activity;
 use super::window::Range;
@@ -74,6 +75,10 @@ pub(crate) struct Memo {
     pub(crate) wallets: Option<WalletTotals>,
     pub(crate) offers: Option<i64>,
     pub(crate) joined_live: HashMap<Range, Arc<roaring::RoaringBitmap>>,
+    pub(crate) joined_count: HashMap<Range, i64>,
+    pub(crate) live_activity: HashMap<Range, Arc<Activity>>,
+    pub(crate) live_bonuses: HashMap<Range, Arc<Vec<BonusGroup>>>,
+    pub(crate) live_withdrawals: HashMap<Range, Arc<Vec<OrderGroup>>>,
 }
 
 impl<'c> Source<'c> {

@@ -206,15 +206,20 @@ pub async fn distinct_users_by(
         return Ok(hit.clone());
     }
     let store = src.days();
-    let rows = match store.as_ref().and_then(|s| s.cover(range)) {
-        Some(cover) => {
-            let mut rows: Vec<(String, i64)> = cover
-                .days
+    let rows = match &store {
+        Some(store) => {
+            // A range without a whole stored day is read as live user sets too (the day sets
+            // are shared with the other counts of the range; a per-day distinct count is not).
+            let (days, live) = match store.cover(range) {
+                Some(cover) => (cover.days, cover.live),
+                None => (&[][..], vec![range]),
+            };
+            let mut rows: Vec<(String, i64)> = days
                 .iter()
                 .filter(|d| !d.active.is_empty())
                 .map(|d| (d.key(), d.active.len() as i64))
                 .collect();
-            for part in cover.live {
+            for part in live {
                 let sets = live_user_sets(src, part).await?;
                 rows.extend(sets.iter().map(|day| (day.key.clone(), day.any.len() as i64)));
             }

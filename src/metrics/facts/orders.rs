@@ -53,7 +53,16 @@ pub async fn withdrawals(
     };
     let mut out: Vec<OrderGroup> = days.iter().flat_map(|d| d.withdrawals.iter().cloned()).collect();
     for part in live {
-        out.extend(order_groups(src, OrderTable::P2pWithdraw, part, Bucket::Day).await?);
+        let groups = match src.memo().live_withdrawals.get(&part) {
+            Some(hit) => hit.clone(),
+            None => {
+                let groups =
+                    std::sync::Arc::new(order_groups(src, OrderTable::P2pWithdraw, part, Bucket::Day).await?);
+                src.memo().live_withdrawals.insert(part, groups.clone());
+                groups
+            }
+        };
+        out.extend(groups.iter().cloned());
     }
     if bucket == Bucket::Whole {
         out.iter_mut().for_each(|g| g.key.clear());

@@ -69,7 +69,15 @@ pub async fn bonuses(
     };
     let mut out: Vec<BonusGroup> = days.iter().flat_map(|d| d.bonuses.iter().cloned()).collect();
     for part in live {
-        out.extend(bonus_groups(src, part, Bucket::Day).await?);
+        let groups = match src.memo().live_bonuses.get(&part) {
+            Some(hit) => hit.clone(),
+            None => {
+                let groups = std::sync::Arc::new(bonus_groups(src, part, Bucket::Day).await?);
+                src.memo().live_bonuses.insert(part, groups.clone());
+                groups
+            }
+        };
+        out.extend(groups.iter().cloned());
     }
     if bucket == Bucket::Whole {
         out.iter_mut().for_each(|g| g.key.clear());

@@ -29,14 +29,19 @@ pub async fn top_referrers(
     limit: i64,
 ) -> Result<Vec<Referrer>, sqlx::Error> {
     let Some(store) = src.days() else { return rank_live(src, range, limit).await };
-    let Some(cover) = store.cover(range) else { return rank_live(src, range, limit).await };
+    // Without a whole stored day in the range, its sign-ups are counted live by referrer (a
+    // small indexed read) and ranked here, as with the stored days.
+    let (days, live) = match store.cover(range) {
+        Some(cover) => (cover.days, cover.live),
+        None => (&[][..], vec![range]),
+    };
     let mut counts: HashMap<i64, i64> = HashMap::new();
-    for day in cover.days {
+    for day in days {
         for (referrer, n) in &day.referrals {
             *counts.entry(*referrer).or_default() += n;
         }
     }
-    for part in cover.live {
+    for part in live {
         for (_, referrer, n) in referral_counts(src, part, Bucket::Whole).await? {
             *counts.entry(referrer).or_default() += n;
         }

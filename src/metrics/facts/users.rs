@@ -125,25 +125,23 @@ async fn joined_before(src: &mut Source<'_>, cutoffs: &[DateTime<Utc>]) -> Resul
         .collect())
 }
 
-/// Users who joined in each range, in one query (no query when there are none).
+/// Users who joined in each range. The ranges are partial days (small index reads), so each
+/// is counted on its own and remembered: one scan of their union could span all history.
 async fn count_joined(src: &mut Source<'_>, ranges: &[Range]) -> Result<Vec<i64>, sqlx::Error> {
-    if ranges.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        if let Some(hit) = src.memo().joined_count.get(range) {
+            out.push(*hit);
+            continue;
+        }
+        let mut q = src.sql();
+        let window = in_range(&mut q, "date_joined", *range);
+        q.push(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM accounts_user WHERE {window}"));
+        let n = int(&src.one(&q).await?, 0)?;
+        src.memo().joined_count.insert(*range, n);
+        out.push(n);
     }
-    let mut q = src.sql();
-    let cols: Vec<String> = ranges
-        .iter()
-        .map(|r| {
-            let cond = in_range(&mut q, "date_joined", *r);
-            format!("CAST(COUNT(CASE WHEN {cond} THEN 1 END) AS BIGINT)")
-        })
-        .collect();
-    let lo = ranges.iter().map(|r| r.start).min().expect("not empty");
-    let hi = ranges.iter().map(|r| r.end).max().expect("not empty");
-    let window = in_range(&mut q, "date_joined", Range::new(lo, hi));
-    q.push(&format!("SELECT {} FROM accounts_user WHERE {window}", cols.join(", ")));
-    let row = src.one(&q).await?;
-    (0..ranges.len()).map(|i| int(&row, i)).collect()
+    Ok(out)
 }
 
 /// The users who joined in `range` (ids), for churn's partial days.
