@@ -328,6 +328,9 @@ async fn read_platform(
             }
         };
         src.set_days(Some(days.store.clone()));
+        // Every window's partial days in one read per fact, instead of a few reads per window.
+        let windows: Vec<Window> = jobs.iter().map(|(_, w)| *w).collect();
+        crate::metrics::live::prefetch(&mut src, &windows).await?;
         let mut payloads = Vec::with_capacity(jobs.len());
         for (endpoint, window) in &jobs {
             payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);

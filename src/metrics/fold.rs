@@ -181,8 +181,7 @@ impl Activity {
         range: Range,
         bucket: Bucket,
     ) -> Result<Option<Activity>, sqlx::Error> {
-        let Some(store) = src.days() else { return Ok(None) };
-        let Some(cover) = store.cover(range) else { return Ok(None) };
+        let Some((days, live)) = src.stored_days(range, bucket) else { return Ok(None) };
         let mut out = Activity::default();
         let mut add = |part: &Activity| match bucket {
             Bucket::Whole => out.merge_whole(part),
@@ -192,10 +191,10 @@ impl Activity {
                 out.crypto.extend_from_slice(&part.crypto);
             }
         };
-        for day in cover.days {
+        for day in &days {
             add(&day.activity);
         }
-        for part in cover.live {
+        for part in live {
             add(&*Activity::live(src, part).await?);
         }
         Ok(Some(out))

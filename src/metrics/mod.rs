@@ -10,6 +10,7 @@ pub mod export;
 pub mod facts;
 pub mod fold;
 pub mod kpis;
+pub mod live;
 pub mod num;
 pub mod overview;
 pub mod report;

@@ -79,6 +79,8 @@ pub(crate) struct Memo {
     pub(crate) live_activity: HashMap<Range, Arc<Activity>>,
     pub(crate) live_bonuses: HashMap<Range, Arc<Vec<BonusGroup>>>,
     pub(crate) live_withdrawals: HashMap<Range, Arc<Vec<OrderGroup>>>,
+    pub(crate) live_signups: HashMap<Range, Arc<Vec<(String, i64)>>>,
+    pub(crate) live_referrals: HashMap<Range, Arc<Vec<(String, i64, i64)>>>,
 }
 
 impl<'c> Source<'c> {
@@ -105,14 +107,17 @@ impl<'c> Source<'c> {
     }
 
     /// For a `Day` or `Whole` bucket over `range`: the store's whole days inside it and the parts
-    /// to read live; `None` when there is no store or it holds no whole day of the range.
+    /// to read live (the whole range when it holds no whole day of it); `None` when there is no
+    /// store.
     pub(crate) fn stored_days(&self, range: Range, bucket: Bucket) -> Option<(Vec<Arc<Day>>, Vec<Range>)> {
         if !matches!(bucket, Bucket::Day | Bucket::Whole) {
             return None;
         }
         let store = self.days.as_ref()?;
-        let cover = store.cover(range)?;
-        Some((cover.days.to_vec(), cover.live))
+        Some(match store.cover(range) {
+            Some(cover) => (cover.days.to_vec(), cover.live),
+            None => (Vec::new(), vec![range]),
+        })
     }
 
     /// The SQL flavour of the connection.

@@ -42,8 +42,16 @@ pub async fn top_referrers(
         }
     }
     for part in live {
-        for (_, referrer, n) in referral_counts(src, part, Bucket::Whole).await? {
-            *counts.entry(referrer).or_default() += n;
+        let read = match src.memo().live_referrals.get(&part) {
+            Some(hit) => hit.clone(),
+            None => {
+                let read = std::sync::Arc::new(referral_counts(src, part, Bucket::Whole).await?);
+                src.memo().live_referrals.insert(part, read.clone());
+                read
+            }
+        };
+        for (_, referrer, n) in read.iter() {
+            *counts.entry(*referrer).or_default() += n;
         }
     }
     let mut ranked: Vec<(i64, i64)> = counts.into_iter().collect();

@@ -165,18 +165,21 @@ pub async fn signups_by(
     range: Range,
     bucket: Bucket,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let store = src.days().filter(|_| matches!(bucket, Bucket::Day | Bucket::Whole));
-    let Some(cover) = store.as_ref().and_then(|s| s.cover(range)) else {
+    let Some((days, live)) = src.stored_days(range, bucket) else {
         return joins_by(src, range, bucket).await;
     };
-    let mut rows: Vec<(String, i64)> = cover
-        .days
-        .iter()
-        .filter(|d| !d.joined.is_empty())
-        .map(|d| (d.key(), d.joined.len() as i64))
-        .collect();
-    for part in cover.live {
-        rows.extend(joins_by(src, part, Bucket::Day).await?);
+    let mut rows: Vec<(String, i64)> =
+        days.iter().filter(|d| !d.joined.is_empty()).map(|d| (d.key(), d.joined.len() as i64)).collect();
+    for part in live {
+        let part_rows = match src.memo().live_signups.get(&part) {
+            Some(hit) => hit.clone(),
+            None => {
+                let read = std::sync::Arc::new(joins_by(src, part, Bucket::Day).await?);
+                src.memo().live_signups.insert(part, read.clone());
+                read
+            }
+        };
+        rows.extend(part_rows.iter().cloned());
     }
     if bucket == Bucket::Whole {
         let total = rows.iter().map(|(_, n)| n).sum();
