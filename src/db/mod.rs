@@ -106,6 +106,11 @@ impl Db {
                         // referred-revenue read on a long-lived API connection). Planning per
                         // execution costs well under a millisecond.
                         sqlx::query("SET plan_cache_mode = force_custom_plan").execute(&mut *conn).await?;
+                        // The planner cannot estimate rows between bound instants, guesses a third
+                        // of a table, and JIT-compiles the query: 50–500 ms spent compiling reads
+                        // of a few thousand rows (the partial days every run and on-demand answer
+                        // reads). These queries are short; JIT never pays for itself here.
+                        sqlx::query("SET jit = off").execute(&mut *conn).await?;
                     }
                     if dialect == Dialect::Sqlite {
                         // Wait for Django's writers instead of failing with SQLITE_BUSY.

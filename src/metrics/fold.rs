@@ -1,7 +1,7 @@
 //! Folding grouped facts into window totals: counts and exact kobo sums add up across
 //! buckets, so a window's numbers are the fold of its day groups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -182,22 +182,20 @@ impl Activity {
         bucket: Bucket,
     ) -> Result<Option<Activity>, sqlx::Error> {
         let Some((days, live)) = src.stored_days(range, bucket) else { return Ok(None) };
-        let mut out = Activity::default();
-        let mut add = |part: &Activity| match bucket {
-            Bucket::Whole => out.merge_whole(part),
-            _ => {
-                out.tx.extend_from_slice(&part.tx);
-                out.p2p.extend_from_slice(&part.p2p);
-                out.crypto.extend_from_slice(&part.crypto);
-            }
-        };
-        for day in &days {
-            add(&day.activity);
-        }
+        let mut lives = Vec::with_capacity(live.len());
         for part in live {
-            add(&*Activity::live(src, part).await?);
+            lives.push(Activity::live(src, part).await?);
         }
-        Ok(Some(out))
+        let parts: Vec<&Activity> =
+            days.iter().map(|d| &d.activity).chain(lives.iter().map(|a| &**a)).collect();
+        Ok(Some(match bucket {
+            Bucket::Whole => Activity::merged(&parts),
+            _ => Activity {
+                tx: parts.iter().flat_map(|a| a.tx.iter().cloned()).collect(),
+                p2p: parts.iter().flat_map(|a| a.p2p.iter().cloned()).collect(),
+                crypto: parts.iter().flat_map(|a| a.crypto.iter().cloned()).collect(),
+            },
+        }))
     }
 
     /// The groups of a live part by day, remembered: every window's last part (today so far)
@@ -211,45 +209,53 @@ impl Activity {
         Ok(activity)
     }
 
-    /// Adds `other`'s groups to this bucket-less activity, merging groups that differ only in
-    /// their bucket key (there are a few dozen attribute sets, so a linear search is enough).
-    fn merge_whole(&mut self, other: &Activity) {
-        fn merge<G: Grouped + Clone>(
-            into: &mut Vec<G>,
-            groups: &[G],
-            same: impl Fn(&G, &G) -> bool,
-            add: impl Fn(&mut G, &G),
-        ) {
-            for g in groups {
-                match into.iter_mut().find(|have| same(have, g)) {
-                    Some(have) => add(have, g),
-                    None => into.push(g.clone()),
+    /// The groups of `parts` with their bucket keys dropped, one group per attribute set: a
+    /// window's whole-period totals. Summed through a map, since a year of days holds tens of
+    /// thousands of groups.
+    fn merged(parts: &[&Activity]) -> Activity {
+        let mut tx: HashMap<(&str, &str, &str, bool), Agg> = HashMap::new();
+        let mut p2p: HashMap<(&str, &str), Agg> = HashMap::new();
+        let mut crypto: HashMap<(&str, &str), Agg> = HashMap::new();
+        for part in parts {
+            for g in &part.tx {
+                tx.entry((&g.category, &g.tx_type, &g.status, g.p2p)).or_default().add(g.count, g.kobo);
+            }
+            for (into, groups) in [(&mut p2p, &part.p2p), (&mut crypto, &part.crypto)] {
+                for g in groups {
+                    into.entry((&g.status, &g.network)).or_default().add(g.count, g.kobo);
                 }
             }
         }
-        let add_tx = |have: &mut TxGroup, g: &TxGroup| {
-            have.count += g.count;
-            have.kobo += g.kobo;
+        let orders = |map: HashMap<(&str, &str), Agg>| -> Vec<OrderGroup> {
+            let mut out: Vec<OrderGroup> = map
+                .into_iter()
+                .map(|((status, network), a)| OrderGroup {
+                    key: String::new(),
+                    status: status.to_string(),
+                    network: network.to_string(),
+                    count: a.count,
+                    kobo: a.kobo,
+                })
+                .collect();
+            out.sort();
+            out
         };
-        let add_order = |have: &mut OrderGroup, g: &OrderGroup| {
-            have.count += g.count;
-            have.kobo += g.kobo;
-        };
-        let same_order = |a: &OrderGroup, b: &OrderGroup| a.status == b.status && a.network == b.network;
-        let start = (self.tx.len(), self.p2p.len(), self.crypto.len());
-        merge(
-            &mut self.tx,
-            &other.tx,
-            |a, b| {
-                a.category == b.category && a.tx_type == b.tx_type && a.status == b.status && a.p2p == b.p2p
-            },
-            add_tx,
-        );
-        merge(&mut self.p2p, &other.p2p, same_order, add_order);
-        merge(&mut self.crypto, &other.crypto, same_order, add_order);
-        self.tx[start.0..].iter_mut().for_each(|g| g.key.clear());
-        self.p2p[start.1..].iter_mut().for_each(|g| g.key.clear());
-        self.crypto[start.2..].iter_mut().for_each(|g| g.key.clear());
+        let mut tx: Vec<TxGroup> = tx
+            .into_iter()
+            .map(|((category, tx_type, status, p2p), a)| TxGroup {
+                key: String::new(),
+                category: category.to_string(),
+                tx_type: tx_type.to_string(),
+                status: status.to_string(),
+                p2p,
+                count: a.count,
+                kobo: a.kobo,
+            })
+            .collect();
+        tx.sort_by(|a, b| {
+            (&a.category, &a.tx_type, &a.status, a.p2p).cmp(&(&b.category, &b.tx_type, &b.status, b.p2p))
+        });
+        Activity { tx, p2p: orders(p2p), crypto: orders(crypto) }
     }
 
     /// Revenue over every bucket.

@@ -31,6 +31,7 @@ pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), sq
     if parts.is_empty() {
         return Ok(());
     }
+    tracing::debug!(count = parts.len(), ?parts, "live parts");
     activity(src, &parts).await?;
     bonuses(src, &parts).await?;
     user_sets(src, &parts).await?;
@@ -115,7 +116,10 @@ fn join_parts(src: &Source<'_>, table: &str, alias: &str, column: &str) -> Strin
 /// The part a row belongs to, as an index into `parts`.
 fn part(row: &sqlx::any::AnyRow, parts: &[Range]) -> Result<usize, sqlx::Error> {
     let i = int(row, 0)?;
-    usize::try_from(i).ok().filter(|i| *i < parts.len()).ok_or_else(|| sqlx::Error::Decode(format!("part {i}").into()))
+    usize::try_from(i)
+        .ok()
+        .filter(|i| *i < parts.len())
+        .ok_or_else(|| sqlx::Error::Decode(format!("part {i}").into()))
 }
 
 async fn activity(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Error> {
@@ -154,7 +158,11 @@ async fn activity(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Err
 }
 
 /// Order groups of `table` per part (crypto purchases by network, like `order_groups`).
-async fn orders(src: &mut Source<'_>, parts: &[Range], table: &str) -> Result<Vec<Vec<OrderGroup>>, sqlx::Error> {
+async fn orders(
+    src: &mut Source<'_>,
+    parts: &[Range],
+    table: &str,
+) -> Result<Vec<Vec<OrderGroup>>, sqlx::Error> {
     let mut out: Vec<Vec<OrderGroup>> = vec![Vec::new(); parts.len()];
     let mut q = src.sql();
     let cte = parts_table(&mut q, parts);

@@ -63,6 +63,9 @@ pub struct Source<'c> {
     days: Option<Arc<DayStore>>,
 }
 
+/// Referred sign-ups of a bucket by one referrer: `(key, referrer id, count)`.
+pub(crate) type ReferralCount = (String, i64, i64);
+
 /// Facts already read through a [`Source`].
 #[derive(Default)]
 pub(crate) struct Memo {
@@ -80,7 +83,7 @@ pub(crate) struct Memo {
     pub(crate) live_bonuses: HashMap<Range, Arc<Vec<BonusGroup>>>,
     pub(crate) live_withdrawals: HashMap<Range, Arc<Vec<OrderGroup>>>,
     pub(crate) live_signups: HashMap<Range, Arc<Vec<(String, i64)>>>,
-    pub(crate) live_referrals: HashMap<Range, Arc<Vec<(String, i64, i64)>>>,
+    pub(crate) live_referrals: HashMap<Range, Arc<Vec<ReferralCount>>>,
 }
 
 impl<'c> Source<'c> {

@@ -15,7 +15,7 @@ pub struct Fixture {
 enum Row {
     User {
         id: i64,
-        joined: &'static str,
+        joined: String,
         staff: bool,
         active: bool,
         merchant: bool,
@@ -25,52 +25,52 @@ enum Row {
     Wallet {
         id: i64,
         user: i64,
-        balance: &'static str,
-        locked: &'static str,
+        balance: String,
+        locked: String,
     },
     Tx {
         id: i64,
         user: i64,
-        category: &'static str,
-        tx_type: &'static str,
-        amount: &'static str,
-        status: &'static str,
-        at: &'static str,
-        reference: Option<&'static str>,
+        category: String,
+        tx_type: String,
+        amount: String,
+        status: String,
+        at: String,
+        reference: Option<String>,
     },
     DepositOrder {
         id: i64,
         buyer: i64,
-        total: &'static str,
-        status: &'static str,
-        at: &'static str,
+        total: String,
+        status: String,
+        at: String,
     },
     WithdrawOrder {
         id: i64,
         seller: i64,
-        total: &'static str,
-        status: &'static str,
-        at: &'static str,
+        total: String,
+        status: String,
+        at: String,
     },
     Crypto {
         id: i64,
-        symbol: &'static str,
-        network: &'static str,
+        symbol: String,
+        network: String,
     },
     Purchase {
         id: i64,
         user: i64,
         crypto: i64,
-        total: &'static str,
-        status: &'static str,
-        at: &'static str,
+        total: String,
+        status: String,
+        at: String,
     },
     Bonus {
         id: i64,
         user: i64,
-        amount: &'static str,
-        status: &'static str,
-        at: &'static str,
+        amount: String,
+        status: String,
+        at: String,
     },
     DepositOffer {
         id: i64,
@@ -90,10 +90,10 @@ pub struct UserFlags {
 }
 
 impl Fixture {
-    pub fn user(mut self, id: i64, joined: &'static str, f: UserFlags) -> Self {
+    pub fn user(mut self, id: i64, joined: impl AsRef<str>, f: UserFlags) -> Self {
         self.rows.push(Row::User {
             id,
-            joined,
+            joined: joined.as_ref().to_string(),
             staff: f.staff,
             active: !f.inactive,
             merchant: f.merchant,
@@ -102,8 +102,13 @@ impl Fixture {
         });
         self
     }
-    pub fn wallet(mut self, id: i64, user: i64, balance: &'static str, locked: &'static str) -> Self {
-        self.rows.push(Row::Wallet { id, user, balance, locked });
+    pub fn wallet(mut self, id: i64, user: i64, balance: impl AsRef<str>, locked: impl AsRef<str>) -> Self {
+        self.rows.push(Row::Wallet {
+            id,
+            user,
+            balance: balance.as_ref().to_string(),
+            locked: locked.as_ref().to_string(),
+        });
         self
     }
     #[allow(clippy::too_many_arguments)]
@@ -111,40 +116,65 @@ impl Fixture {
         mut self,
         id: i64,
         user: i64,
-        category: &'static str,
-        tx_type: &'static str,
-        amount: &'static str,
-        status: &'static str,
-        at: &'static str,
-        reference: Option<&'static str>,
+        category: impl AsRef<str>,
+        tx_type: impl AsRef<str>,
+        amount: impl AsRef<str>,
+        status: impl AsRef<str>,
+        at: impl AsRef<str>,
+        reference: Option<&str>,
     ) -> Self {
-        self.rows.push(Row::Tx { id, user, category, tx_type, amount, status, at, reference });
+        self.rows.push(Row::Tx {
+            id,
+            user,
+            category: category.as_ref().to_string(),
+            tx_type: tx_type.as_ref().to_string(),
+            amount: amount.as_ref().to_string(),
+            status: status.as_ref().to_string(),
+            at: at.as_ref().to_string(),
+            reference: reference.map(str::to_string),
+        });
         self
     }
     pub fn deposit_order(
         mut self,
         id: i64,
         buyer: i64,
-        total: &'static str,
-        status: &'static str,
-        at: &'static str,
+        total: impl AsRef<str>,
+        status: impl AsRef<str>,
+        at: impl AsRef<str>,
     ) -> Self {
-        self.rows.push(Row::DepositOrder { id, buyer, total, status, at });
+        self.rows.push(Row::DepositOrder {
+            id,
+            buyer,
+            total: total.as_ref().to_string(),
+            status: status.as_ref().to_string(),
+            at: at.as_ref().to_string(),
+        });
         self
     }
     pub fn withdraw_order(
         mut self,
         id: i64,
         seller: i64,
-        total: &'static str,
-        status: &'static str,
-        at: &'static str,
+        total: impl AsRef<str>,
+        status: impl AsRef<str>,
+        at: impl AsRef<str>,
     ) -> Self {
-        self.rows.push(Row::WithdrawOrder { id, seller, total, status, at });
+        self.rows.push(Row::WithdrawOrder {
+            id,
+            seller,
+            total: total.as_ref().to_string(),
+            status: status.as_ref().to_string(),
+            at: at.as_ref().to_string(),
+        });
         self
     }
-    pub fn crypto(mut self, id: i64, symbol: &'static str, network: &'static str) -> Self {
-        self.rows.push(Row::Crypto { id, symbol, network });
+    pub fn crypto(mut self, id: i64, symbol: impl AsRef<str>, network: impl AsRef<str>) -> Self {
+        self.rows.push(Row::Crypto {
+            id,
+            symbol: symbol.as_ref().to_string(),
+            network: network.as_ref().to_string(),
+        });
         self
     }
     pub fn purchase(
@@ -152,22 +182,35 @@ impl Fixture {
         id: i64,
         user: i64,
         crypto: i64,
-        total: &'static str,
-        status: &'static str,
-        at: &'static str,
+        total: impl AsRef<str>,
+        status: impl AsRef<str>,
+        at: impl AsRef<str>,
     ) -> Self {
-        self.rows.push(Row::Purchase { id, user, crypto, total, status, at });
+        self.rows.push(Row::Purchase {
+            id,
+            user,
+            crypto,
+            total: total.as_ref().to_string(),
+            status: status.as_ref().to_string(),
+            at: at.as_ref().to_string(),
+        });
         self
     }
     pub fn bonus(
         mut self,
         id: i64,
         user: i64,
-        amount: &'static str,
-        status: &'static str,
-        at: &'static str,
+        amount: impl AsRef<str>,
+        status: impl AsRef<str>,
+        at: impl AsRef<str>,
     ) -> Self {
-        self.rows.push(Row::Bonus { id, user, amount, status, at });
+        self.rows.push(Row::Bonus {
+            id,
+            user,
+            amount: amount.as_ref().to_string(),
+            status: status.as_ref().to_string(),
+            at: at.as_ref().to_string(),
+        });
         self
     }
     pub fn deposit_offer(mut self, id: i64, merchant: i64, available: bool) -> Self {
@@ -199,13 +242,15 @@ impl Fixture {
         };
         let b = |v: bool| if v { "TRUE" } else { "FALSE" };
         let opt = |v: Option<i64>| v.map_or("NULL".to_string(), |v| v.to_string());
+        // Both prerequisites are written idempotently, so a later `rows_script` with bonuses or
+        // withdraw orders loads into a database that already has them.
         let needs_type = self.rows.iter().any(|r| matches!(r, Row::Bonus { .. }));
         if needs_type {
-            out.push(format!("INSERT INTO rewards_bonustype (id, name, display_name, description, is_active, default_amount, default_expiry_days, default_rules, created_at, updated_at) VALUES (1, 'welcome', 'Welcome', '', TRUE, 0, NULL, '{{}}', {0}, {0})", ts("2026-01-01 00:00:00")));
+            out.push(format!("INSERT INTO rewards_bonustype (id, name, display_name, description, is_active, default_amount, default_expiry_days, default_rules, created_at, updated_at) VALUES (1, 'welcome', 'Welcome', '', TRUE, 0, NULL, '{{}}', {0}, {0}) ON CONFLICT DO NOTHING", ts("2026-01-01 00:00:00")));
         }
         if self.rows.iter().any(|r| matches!(r, Row::WithdrawOrder { .. })) {
             // Withdraw orders need an offer to point at; the metrics never read offers' details.
-            out.push(format!("INSERT INTO p2p_withdraw_p2p_offer (id, amount_available, min_amount, max_amount, price_per_unit, is_active, created_at, merchant_id) VALUES (1, 1000, 1, 1000, 1, TRUE, {}, 1)", ts("2026-01-01 00:00:00")));
+            out.push(format!("INSERT INTO p2p_withdraw_p2p_offer (id, amount_available, min_amount, max_amount, price_per_unit, is_active, created_at, merchant_id) VALUES (1, 1000, 1, 1000, 1, TRUE, {}, 1) ON CONFLICT DO NOTHING", ts("2026-01-01 00:00:00")));
         }
         for row in &self.rows {
             out.push(match row {
@@ -220,7 +265,7 @@ impl Fixture {
                 Row::Tx { id, user, category, tx_type, amount, status, at, reference } => format!(
                     "INSERT INTO wallet_wallettransaction (id, tx_type, category, amount, balance_before, balance_after, reference, request_id, status, metadata, created_at, user_id, wallet_id) \
                      VALUES ({id}, '{tx_type}', '{category}', {amount}, 0, 0, {r}, NULL, '{status}', NULL, {t}, {user}, {user})",
-                    r = reference.map_or("NULL".to_string(), |r| format!("'{r}'")), t = ts(at)
+                    r = reference.as_deref().map_or("NULL".to_string(), |r| format!("'{r}'")), t = ts(at)
                 ),
                 Row::DepositOrder { id, buyer, total, status, at } => format!(
                     "INSERT INTO p2p_depositorder (id, amount_requested, total_price, status, created_at, buyer_id, sell_offer_id) VALUES ({id}, {total}, {total}, '{status}', {t}, {buyer}, 1)",

@@ -1,0 +1,1010 @@
+//! Incremental materializer runs (SPEC §6, "Incremental runs") on SQLite and PostgreSQL: a
+//! chain of incremental runs stores the same bytes and days as a full rebuild at the same
+//! `now`, through inserts, in-place status changes, back-dated rows, users' flag changes and a
+//! daylight-saving change; what lies outside the settle window waits for `verify` and a full
+//! rebuild; a failed write keeps the previous days; two instances never interleave, and one
+//! that missed a run takes that run's days from the summary database; and a replica loads only
+//! the days a run rewrote.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use common::fixture::{Fixture, UserFlags};
+use common::{fresh, Backend, TestDb};
+use mafita_analytics::db::{parse_db_timestamp, Db};
+use mafita_analytics::materializer::days::load_into;
+use mafita_analytics::materializer::store::migrate;
+use mafita_analytics::materializer::verify::{verify, verify_days};
+use mafita_analytics::materializer::{run_once, run_once_as, Faults, RunContext, RunKind, RunTrigger};
+use mafita_analytics::metrics::{DaySlot, DayStore};
+use mafita_analytics::time::{django_sqlite_text, local_date, Clock};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+const WINDOWS: [i64; 3] = [1, 7, 30];
+const SETTLE_DAYS: u32 = 3;
+const NEW_YORK: Tz = chrono_tz::America::New_York;
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contexts and runs
+// ---------------------------------------------------------------------------------------------
+
+/// A context reading the platform in `platform` and writing the summary tables in `summary`,
+/// in zone `tz`, with a day slot of its own (clones share it).
+fn context(platform: &TestDb, summary: &Db, tz: Tz) -> RunContext {
+    let mut ctx = common::run_context(platform, &WINDOWS);
+    ctx.summary = summary.clone();
+    ctx.settings.tz = tz;
+    ctx.settle_days = SETTLE_DAYS;
+    ctx
+}
+
+/// `ctx` with its clock fixed at `now` (the day slot stays shared).
+fn at(ctx: &RunContext, now: DateTime<Utc>) -> RunContext {
+    RunContext { clock: Clock::fixed(now), ..ctx.clone() }
+}
+
+/// One run of `kind` at `now` that must succeed; its id.
+async fn run(ctx: &RunContext, now: DateTime<Utc>, kind: RunKind) -> i64 {
+    let outcome =
+        run_once_as(&at(ctx, now), RunTrigger::Cli, None, None, kind).await.expect("waited for the lease");
+    assert!(outcome.succeeded(), "run at {now} failed: {outcome:?}");
+    outcome.run_id.expect("a recorded run")
+}
+
+/// A database holding only summary tables.
+async fn summary_db(backend: Backend) -> Option<TestDb> {
+    let t = fresh(backend, "").await?;
+    migrate(&t.db).await.unwrap();
+    Some(t)
+}
+
+/// `(kind, days_reread)` of run `id`.
+async fn run_kind(db: &Db, id: i64) -> (Option<String>, Option<i64>) {
+    let row = sqlx::query("SELECT kind, CAST(days_reread AS BIGINT) FROM analytics_run WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dumps of what a summary database holds
+// ---------------------------------------------------------------------------------------------
+
+/// Every stored snapshot as `(endpoint, window, body)`.
+async fn snapshots(db: &Db) -> Vec<(String, i64, String)> {
+    sqlx::query("SELECT endpoint, CAST(window_days AS BIGINT), body FROM analytics_snapshot ORDER BY 1, 2")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+/// Which runs wrote a row: kept when comparing a database with itself over time, left out when
+/// comparing two databases whose runs are numbered independently.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runs {
+    Kept,
+    Ignored,
+}
+
+/// One line per stored day row and the store row, columns rendered by `kinds`: `t` text, `i`
+/// integer, `b` bytes (hex), `r` a run id (integer, dropped with [`Runs::Ignored`]).
+async fn dump_query(db: &Db, sql: &str, kinds: &str, runs: Runs) -> Vec<String> {
+    let render = |row: &AnyRow| -> String {
+        kinds
+            .chars()
+            .enumerate()
+            .filter_map(|(i, kind)| match kind {
+                't' => Some(row.get::<String, _>(i)),
+                'i' => Some(row.get::<i64, _>(i).to_string()),
+                'b' => Some(row.get::<Vec<u8>, _>(i).iter().map(|b| format!("{b:02x}")).collect()),
+                'r' => (runs == Runs::Kept).then(|| row.get::<i64, _>(i).to_string()),
+                other => panic!("unknown column kind {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let mut lines: Vec<String> =
+        sqlx::query(sql).fetch_all(&db.pool).await.unwrap().iter().map(render).collect();
+    lines.sort();
+    lines
+}
+
+/// The stored days: every `analytics_day_*` row and the `analytics_day_store` row.
+async fn days_dump(db: &Db, runs: Runs) -> Vec<String> {
+    let read_at = db.dialect.ts_text("read_at");
+    let queries = [
+        (
+            "SELECT CAST(day AS TEXT), CAST(active_users AS BIGINT), active_set, CAST(success_users AS BIGINT), \
+             success_set, CAST(signups AS BIGINT), signup_set, CAST(run_id AS BIGINT) FROM analytics_day_users"
+                .to_string(),
+            "users|tibibibr",
+        ),
+        (
+            "SELECT CAST(day AS TEXT), category, tx_type, status, CAST(CASE WHEN is_p2p THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(tx_count AS BIGINT), CAST(amount_kobo AS BIGINT), CAST(run_id AS BIGINT) FROM analytics_day_transaction"
+                .to_string(),
+            "transaction|ttttiiir",
+        ),
+        (
+            "SELECT CAST(day AS TEXT), kind, status, network, CAST(order_count AS BIGINT), CAST(total_kobo AS BIGINT), \
+             CAST(run_id AS BIGINT) FROM analytics_day_order"
+                .to_string(),
+            "order|ttttiir",
+        ),
+        (
+            "SELECT CAST(day AS TEXT), status, CAST(bonus_count AS BIGINT), CAST(amount_kobo AS BIGINT), \
+             CAST(run_id AS BIGINT) FROM analytics_day_bonus"
+                .to_string(),
+            "bonus|ttiir",
+        ),
+        (
+            "SELECT CAST(day AS TEXT), CAST(referrer_id AS BIGINT), CAST(referrals AS BIGINT), CAST(run_id AS BIGINT) \
+             FROM analytics_day_referral"
+                .to_string(),
+            "referral|tiir",
+        ),
+        (
+            format!(
+                "SELECT CAST(version AS BIGINT), time_zone, CAST(first_day AS TEXT), CAST(end_day AS TEXT), {read_at}, \
+                 CAST(revenue_before_kobo AS BIGINT), CAST(users_before AS BIGINT), users_before_set, \
+                 CAST(transaction_id_max AS BIGINT), CAST(deposit_order_id_max AS BIGINT), \
+                 CAST(withdraw_order_id_max AS BIGINT), CAST(crypto_purchase_id_max AS BIGINT), \
+                 CAST(bonus_id_max AS BIGINT), CAST(user_id_max AS BIGINT), CAST(generation AS BIGINT), \
+                 CAST(run_id AS BIGINT) FROM analytics_day_store"
+            ),
+            "store|ittttiibiiiiiirr",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (sql, spec) in queries {
+        let (table, kinds) = spec.split_once('|').unwrap();
+        out.extend(dump_query(db, &sql, kinds, runs).await.into_iter().map(|l| format!("{table}: {l}")));
+    }
+    out
+}
+
+/// The first differing line of two dumps, for a readable failure.
+fn first_difference(a: &[String], b: &[String]) -> String {
+    let only_a: Vec<&String> = a.iter().filter(|l| !b.contains(l)).take(3).collect();
+    let only_b: Vec<&String> = b.iter().filter(|l| !a.contains(l)).take(3).collect();
+    format!("only in the incremental store: {only_a:#?}\nonly in the full rebuild: {only_b:#?}")
+}
+
+/// Rebuilds everything from scratch at `now` into `reference` (a summary database used only
+/// for this, with a fresh day slot) and asserts `summary` holds byte-identical snapshots and
+/// the same stored days.
+async fn assert_equals_full_rebuild(
+    platform: &TestDb,
+    summary: &Db,
+    reference: &TestDb,
+    tz: Tz,
+    now: DateTime<Utc>,
+    why: &str,
+) {
+    run(&context(platform, &reference.db, tz), now, RunKind::Full).await;
+    let (ours, full) = (snapshots(summary).await, snapshots(&reference.db).await);
+    assert_eq!(ours.len(), 6 * WINDOWS.len(), "{why}");
+    for (a, b) in ours.iter().zip(&full) {
+        assert_eq!((&a.0, a.1), (&b.0, b.1), "{why}");
+        assert!(
+            a.2 == b.2,
+            "{why}: {} days={} differs from a full rebuild\nincremental: {}\nfull:        {}",
+            a.0,
+            a.1,
+            a.2,
+            b.2
+        );
+    }
+    let (ours, full) =
+        (days_dump(summary, Runs::Ignored).await, days_dump(&reference.db, Runs::Ignored).await);
+    assert!(
+        ours == full,
+        "{why}: stored days differ from a full rebuild\n{}",
+        first_difference(&ours, &full)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A random platform
+// ---------------------------------------------------------------------------------------------
+
+/// The platform tables a row can be inserted into, in [`WATERMARK`] order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Table {
+    Tx,
+    DepositOrder,
+    WithdrawOrder,
+    Purchase,
+    Bonus,
+    User,
+}
+
+const TABLES: [Table; 6] =
+    [Table::Tx, Table::DepositOrder, Table::WithdrawOrder, Table::Purchase, Table::Bonus, Table::User];
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Tx => "wallet_wallettransaction",
+            Table::DepositOrder => "p2p_depositorder",
+            Table::WithdrawOrder => "p2p_withdraworder",
+            Table::Purchase => "gasfee_cryptopurchase",
+            Table::Bonus => "rewards_bonus",
+            Table::User => "accounts_user",
+        }
+    }
+
+    fn statuses(self) -> &'static [&'static str] {
+        match self {
+            Table::Tx => &["pending", "success", "failed"],
+            Table::DepositOrder | Table::WithdrawOrder => &["pending", "paid", "completed", "cancelled"],
+            Table::Purchase => &["pending", "completed", "failed"],
+            Table::Bonus => &["locked", "unlocked", "used", "expired", "reversed"],
+            Table::User => &[],
+        }
+    }
+}
+
+const CATEGORIES: [&str; 15] = [
+    "deposit",
+    "deposit",
+    "deposit",
+    "withdrawal",
+    "airtime",
+    "data",
+    "cable_tv",
+    "electricity",
+    "education",
+    "crypto",
+    "bonus",
+    "referral",
+    "sell_order",
+    "payment",
+    "other",
+];
+
+/// PostgreSQL refreshes look this many ids below the stored watermark again (rows committed
+/// late); spacing ids by as much, as on a busy platform where the last thousand ids are all
+/// recent, keeps a refresh as small there as on SQLite.
+const ID_STEP: i64 = 1000;
+
+/// A platform written by a seeded RNG: users, wallets, transactions, orders, purchases and
+/// bonuses, with every status-bearing row remembered for in-place changes.
+struct Platform {
+    rng: ChaCha8Rng,
+    next: [i64; 6],
+    users: Vec<i64>,
+    rows: Vec<(Table, i64, DateTime<Utc>, String)>,
+}
+
+impl Platform {
+    fn new(seed: u64) -> Platform {
+        Platform { rng: ChaCha8Rng::seed_from_u64(seed), next: [1; 6], users: Vec::new(), rows: Vec::new() }
+    }
+
+    fn id(&mut self, table: Table) -> i64 {
+        let i = TABLES.iter().position(|t| *t == table).unwrap();
+        let id = self.next[i];
+        self.next[i] += ID_STEP;
+        id
+    }
+
+    /// A random instant in `[from, to)`, sometimes with microseconds.
+    fn instant(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime<Utc> {
+        let secs = (to - from).num_seconds().max(1);
+        let mut t = from + Duration::seconds(self.rng.gen_range(0..secs));
+        if self.rng.gen_bool(0.3) {
+            t += Duration::microseconds(self.rng.gen_range(1..1_000_000));
+        }
+        t.min(to - Duration::microseconds(1))
+    }
+
+    fn amount(&mut self) -> String {
+        format!("{}.{:02}", self.rng.gen_range(1..3_000), self.rng.gen_range(0..100))
+    }
+
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[self.rng.gen_range(0..items.len())]
+    }
+
+    fn some_user(&mut self) -> i64 {
+        self.users[self.rng.gen_range(0..self.users.len())]
+    }
+
+    /// A user (with a wallet) who joined at `at`.
+    fn user(&mut self, f: Fixture, at: DateTime<Utc>) -> Fixture {
+        let id = self.id(Table::User);
+        let referred_by = (!self.users.is_empty() && self.rng.gen_bool(0.4)).then(|| self.some_user());
+        let flags = UserFlags {
+            staff: false,
+            inactive: self.rng.gen_bool(0.15),
+            merchant: self.rng.gen_bool(0.2),
+            verified: self.rng.gen_bool(0.6),
+            referred_by,
+        };
+        self.users.push(id);
+        let balance = self.amount();
+        f.user(id, django_sqlite_text(at), flags).wallet(id, id, balance, "0")
+    }
+
+    /// A random row of `table` created at `at`.
+    fn row(&mut self, f: Fixture, table: Table, at: DateTime<Utc>) -> Fixture {
+        if table == Table::User {
+            return self.user(f, at);
+        }
+        let id = self.id(table);
+        let status = self.pick(table.statuses());
+        self.rows.push((table, id, at, status.to_string()));
+        let (user, amount, stamp) = (self.some_user(), self.amount(), django_sqlite_text(at));
+        match table {
+            Table::Tx => {
+                let category = self.pick(&CATEGORIES);
+                let tx_type = if matches!(category, "deposit" | "bonus" | "referral" | "refund") {
+                    "credit"
+                } else {
+                    "debit"
+                };
+                let reference = match self.rng.gen_range(0..4) {
+                    0 => Some(format!("p2p-deposit-{id}")),
+                    1 => Some(format!("ref-{id}")),
+                    _ => None,
+                };
+                f.tx(id, user, category, tx_type, amount, status, stamp, reference.as_deref())
+            }
+            Table::DepositOrder => f.deposit_order(id, user, amount, status, stamp),
+            Table::WithdrawOrder => f.withdraw_order(id, user, amount, status, stamp),
+            Table::Purchase => {
+                let crypto = self.rng.gen_range(1..=3);
+                f.purchase(id, user, crypto, amount, status, stamp)
+            }
+            Table::Bonus => f.bonus(id, user, amount, status, stamp),
+            Table::User => unreachable!(),
+        }
+    }
+
+    fn any_table(&mut self) -> Table {
+        // Mostly transactions, as on the platform.
+        match self.rng.gen_range(0..12) {
+            0..=5 => Table::Tx,
+            6 => Table::DepositOrder,
+            7 => Table::WithdrawOrder,
+            8 => Table::Purchase,
+            9 => Table::Bonus,
+            _ => Table::User,
+        }
+    }
+
+    /// 30 users and ~300 rows: most in the 60 days before `start`, some on the first days of
+    /// the span a store keeps, with a success deposit and a sign-up every day or two there (they
+    /// leave the stored days, into the base's lifetime totals, as the clock advances), a few
+    /// before it. Ids grow with `created_at`, as on the platform.
+    fn initial(&mut self, start: DateTime<Utc>) -> Fixture {
+        let mut f = Fixture::default()
+            .crypto(1, "BTC", "BTC")
+            .crypto(2, "USDT", "TRON")
+            .crypto(3, "ETH", "ETH")
+            .deposit_offer(1, 1, true);
+        let edge = start - Duration::days(730);
+        let mut joins: Vec<DateTime<Utc>> = Vec::new();
+        joins.push(self.instant(edge - Duration::days(300), edge - Duration::days(2)));
+        for d in 0..5 {
+            let day = edge + Duration::days(2 * d);
+            joins.push(self.instant(day, day + Duration::days(1)));
+        }
+        for _ in 0..24 {
+            joins.push(self.instant(start - Duration::days(90), start - Duration::hours(1)));
+        }
+        joins.sort();
+        for at in joins {
+            f = self.user(f, at);
+        }
+        // `None`: a success deposit (revenue).
+        let mut events: Vec<(DateTime<Utc>, Option<Table>)> = Vec::new();
+        for d in 0..10 {
+            let day = edge + Duration::days(d);
+            events.push((self.instant(day, day + Duration::days(1)), None));
+        }
+        for i in 0..290 {
+            let at = match i % 25 {
+                0 => self.instant(edge - Duration::days(200), edge - Duration::days(2)),
+                1 | 2 => self.instant(edge - Duration::days(1), edge + Duration::days(9)),
+                _ => self.instant(start - Duration::days(60), start),
+            };
+            let table = match self.any_table() {
+                Table::User => Table::Tx,
+                t => t,
+            };
+            events.push((at, Some(table)));
+        }
+        events.sort_by_key(|e| e.0);
+        for (at, table) in events {
+            f = match table {
+                Some(table) => self.row(f, table, at),
+                None => {
+                    let (id, user, amount) = (self.id(Table::Tx), self.some_user(), self.amount());
+                    self.rows.push((Table::Tx, id, at, "success".into()));
+                    f.tx(id, user, "deposit", "credit", amount, "success", django_sqlite_text(at), None)
+                }
+            };
+        }
+        f
+    }
+}
+
+async fn execute(db: &Db, script: &str) {
+    sqlx::raw_sql(script).execute(&db.pool).await.unwrap_or_else(|e| panic!("{e}: {script}"));
+}
+
+/// The test's seed: `INCREMENTAL_SEED` when set (to replay or explore), else a fixed one.
+fn seed() -> u64 {
+    std::env::var("INCREMENTAL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_260_308)
+}
+
+/// The distinct local dates of `instants` before `before`.
+fn dates_before(tz: Tz, instants: &[DateTime<Utc>], before: NaiveDate) -> BTreeSet<NaiveDate> {
+    instants.iter().map(|t| local_date(tz, *t)).filter(|d| *d < before).collect()
+}
+
+/// New York: 2026-03-08 lasts 23 hours (02:00 EST → 03:00 EDT, at 07:00 UTC).
+const DST_CHANGE: (i32, u32, u32, u32, u32) = (2026, 3, 8, 7, 0);
+
+/// What happens to the platform before a run.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// Rows of any table created in the last three hours.
+    Insert,
+    /// Statuses changed in place on rows of the days the next run re-reads.
+    StatusChange,
+    /// Rows created weeks ago, inserted now (new ids).
+    Backdated,
+    /// Users' flags and a wallet balance changed in place.
+    Flags,
+    /// Users joined (with wallets, some referred).
+    Users,
+    /// A row from before the first stored day, inserted now.
+    BeforeTheStore,
+    /// A day or two pass.
+    NextDay,
+}
+
+/// The chain, shuffled by the seed: every kind of step at least once, and three day changes
+/// (at least 60 hours), so from 03-06 14:00 UTC it always crosses 2026-03-08.
+const STEPS: [Step; 14] = [
+    Step::Insert,
+    Step::Insert,
+    Step::Insert,
+    Step::StatusChange,
+    Step::StatusChange,
+    Step::StatusChange,
+    Step::Backdated,
+    Step::Backdated,
+    Step::Flags,
+    Step::Users,
+    Step::BeforeTheStore,
+    Step::NextDay,
+    Step::NextDay,
+    Step::NextDay,
+];
+
+#[tokio::test]
+async fn an_incremental_chain_gives_the_same_bytes_as_a_full_rebuild() {
+    for backend in BACKENDS {
+        let seed = seed();
+        let tz = NEW_YORK;
+        let mut p = Platform::new(seed);
+        let mut now = utc(2026, 3, 6, 14, 0);
+        let Some(t) = fresh(backend, &p.initial(now).script(backend)).await else { continue };
+        migrate(&t.db).await.unwrap();
+        let Some(reference) = summary_db(backend).await else { continue };
+        // Context A: incremental runs, writing beside the platform, one day slot throughout.
+        let a = context(&t, &t.db, tz);
+
+        let first = run(&a, now, RunKind::Incremental).await;
+        assert_eq!(
+            run_kind(&t.db, first).await.0.as_deref(),
+            Some("full"),
+            "seed {seed}: nothing stored yet"
+        );
+        assert_equals_full_rebuild(
+            &t,
+            &t.db,
+            &reference,
+            tz,
+            now,
+            &format!("{backend:?} seed {seed}, first run"),
+        )
+        .await;
+        let mut prev_end = DayStore::end_of_whole_days(tz, now);
+        let mut log: Vec<String> = Vec::new();
+        let mut steps = STEPS.to_vec();
+        steps.shuffle(&mut p.rng);
+        for (i, step) in steps.iter().enumerate() {
+            // Arrange: time passes and the platform changes.
+            now += Duration::minutes(p.rng.gen_range(0..240));
+            let mut f = Fixture::default();
+            let mut sql: Vec<String> = Vec::new();
+            let mut backdated: Vec<DateTime<Utc>> = Vec::new();
+            let what = match *step {
+                Step::Insert => {
+                    let n = p.rng.gen_range(1..=6);
+                    for _ in 0..n {
+                        let (table, when) = (p.any_table(), p.instant(now - Duration::hours(3), now));
+                        f = p.row(f, table, when);
+                    }
+                    format!("{n} rows inserted near the clock")
+                }
+                Step::StatusChange => {
+                    // Rows whose day the next run re-reads: the settle window and today so far.
+                    let settle_from =
+                        DayStore::end_of_whole_days(tz, now) - Duration::days(i64::from(SETTLE_DAYS));
+                    let candidates: Vec<usize> = (0..p.rows.len())
+                        .filter(|i| local_date(tz, p.rows[*i].2) >= settle_from && p.rows[*i].2 < now)
+                        .collect();
+                    let n = p.rng.gen_range(1..=3).min(candidates.len());
+                    for _ in 0..n {
+                        let row = candidates[p.rng.gen_range(0..candidates.len())];
+                        let (table, id, _, old) = p.rows[row].clone();
+                        let others: Vec<&str> =
+                            table.statuses().iter().copied().filter(|s| *s != old).collect();
+                        let status = p.pick(&others).to_string();
+                        sql.push(format!("UPDATE {} SET status = '{status}' WHERE id = {id}", table.name()));
+                        p.rows[row].3 = status;
+                    }
+                    format!("{n} statuses changed in place in the settle window: {sql:?}")
+                }
+                Step::Backdated => {
+                    let n = p.rng.gen_range(1..=3);
+                    for _ in 0..n {
+                        let (table, when) =
+                            (p.any_table(), p.instant(now - Duration::days(50), now - Duration::days(7)));
+                        f = p.row(f, table, when);
+                        backdated.push(when);
+                    }
+                    format!("{n} back-dated rows at {backdated:?}")
+                }
+                Step::Flags => {
+                    for _ in 0..p.rng.gen_range(1..=3) {
+                        let flag = p.pick(&["is_active", "is_email_verified", "is_merchant"]);
+                        let user = p.some_user();
+                        sql.push(format!("UPDATE accounts_user SET {flag} = NOT {flag} WHERE id = {user}"));
+                    }
+                    let (user, balance) = (p.some_user(), p.amount());
+                    sql.push(format!("UPDATE wallet_wallet SET balance = {balance} WHERE id = {user}"));
+                    format!("users' flags and a balance changed: {sql:?}")
+                }
+                Step::Users => {
+                    let n = p.rng.gen_range(1..=2);
+                    for _ in 0..n {
+                        let when = p.instant(now - Duration::hours(2), now);
+                        f = p.user(f, when);
+                    }
+                    format!("{n} users joined")
+                }
+                Step::BeforeTheStore => {
+                    // Before the store's first day: only its base (lifetime totals) changes.
+                    let when = p.instant(now - Duration::days(900), now - Duration::days(800));
+                    let table = if p.rng.gen_bool(0.5) { Table::Tx } else { Table::User };
+                    f = p.row(f, table, when);
+                    backdated.push(when);
+                    format!("a {table:?} row inserted at {when}, before the stored days")
+                }
+                Step::NextDay => {
+                    now += Duration::hours(p.rng.gen_range(20..50));
+                    "the clock advanced a day or two".to_string()
+                }
+            };
+            log.push(format!("step {i} at {now}: {what}"));
+            let why = format!("{backend:?} seed {seed} (INCREMENTAL_SEED replays it)\n{}", log.join("\n"));
+            execute(&t.db, &f.rows_script(backend)).await;
+            for statement in &sql {
+                execute(&t.db, statement).await;
+            }
+
+            // Act: an incremental run of context A.
+            let id = run(&a, now, RunKind::Incremental).await;
+
+            // Assert: it re-read only the settle window, the days ended since and the days of
+            // back-dated rows, and stored what a full rebuild stores.
+            let end = DayStore::end_of_whole_days(tz, now).max(prev_end);
+            let settle_from = (end - Duration::days(i64::from(SETTLE_DAYS))).min(prev_end);
+            let expected = (end - settle_from).num_days()
+                + dates_before(tz, &backdated, settle_from)
+                    .iter()
+                    .filter(|d| **d >= local_date(tz, now - Duration::days(730)))
+                    .count() as i64;
+            let (kind, reread) = run_kind(&t.db, id).await;
+            assert_eq!(kind.as_deref(), Some("incremental"), "{why}");
+            let reread = reread.unwrap();
+            match backend {
+                Backend::Sqlite => assert_eq!(reread, expected, "{why}"),
+                // Plus at most the day of each table's highest id (the look-back for late commits).
+                Backend::Postgres => {
+                    assert!((expected..=expected + 6).contains(&reread), "{reread} vs {expected}: {why}")
+                }
+            }
+            assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, &why).await;
+            prev_end = end;
+        }
+        let (y, m, d, h, min) = DST_CHANGE;
+        assert!(now > utc(y, m, d, h, min), "the chain crossed the daylight-saving change");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-computed: outside the settle window
+// ---------------------------------------------------------------------------------------------
+
+/// Lagos (UTC+1). At 06-15 10:00 UTC the last whole day is 06-14 and the settle window
+/// 06-12 ..= 06-14; the 100.00 deposit of 06-05 lies before it. Ids are [`ID_STEP`] apart so
+/// PostgreSQL's look-back for late commits (the highest id of each table) stays inside the
+/// settle window, as on a busy platform.
+fn settled_platform() -> Fixture {
+    let f = UserFlags::default();
+    Fixture::default()
+        .user(1, "2026-01-01 00:00:00", f)
+        .user(1001, "2026-06-13 10:00:00", f)
+        .wallet(1, 1, "0", "0")
+        .wallet(1001, 1001, "0", "0")
+        .tx(1, 1, "deposit", "credit", "100.00", "pending", "2026-06-05 10:00:00", None)
+        .tx(1001, 1, "airtime", "debit", "5.00", "success", "2026-06-10 12:00:00", None)
+        .tx(2001, 1001, "deposit", "credit", "40.00", "success", "2026-06-14 10:00:00", None)
+}
+
+/// `field` of the stored `endpoint` snapshot for `window`, as JSON text.
+async fn stored_field(db: &Db, endpoint: &str, window: i64, field: &str) -> String {
+    let body = snapshots(db).await.into_iter().find(|s| s.0 == endpoint && s.1 == window).unwrap().2;
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    value[field].to_string()
+}
+
+/// `status` of the stored transaction groups of `day`, as `status:count`.
+async fn stored_statuses(db: &Db, day: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT status, CAST(tx_count AS BIGINT) FROM analytics_day_transaction WHERE CAST(day AS TEXT) = '{day}' ORDER BY 1"
+    );
+    sqlx::query(&sql)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}:{}", r.get::<String, _>(0), r.get::<i64, _>(1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_change_outside_the_settle_window_is_found_by_verify_and_fixed_by_a_full_rebuild() {
+    for backend in BACKENDS {
+        // Arrange: a run, then the 06-05 deposit settles in place, ten days late.
+        let Some(t) = fresh(backend, &settled_platform().script(backend)).await else { continue };
+        migrate(&t.db).await.unwrap();
+        let ctx = context(&t, &t.db, chrono_tz::Africa::Lagos);
+        let (now, later) = (utc(2026, 6, 15, 10, 0), utc(2026, 6, 15, 11, 0));
+        run(&ctx, now, RunKind::Incremental).await;
+        // 30 days: [05-16 10:00, 06-15 10:00) UTC holds all three; 2 succeeded; revenue is the
+        // 40.00 deposit (airtime is not revenue, the 100.00 is pending).
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "successful_transactions").await, "2");
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "total_revenue").await, "40.00");
+        execute(&t.db, "UPDATE wallet_wallettransaction SET status = 'success' WHERE id = 1").await;
+
+        // Act: an incremental run re-reads 06-12 ..= 06-14 only.
+        let id = run(&ctx, later, RunKind::Incremental).await;
+
+        // Assert: the snapshot and the stored day still hold the old status...
+        assert_eq!(run_kind(&t.db, id).await, (Some("incremental".into()), Some(3)));
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "successful_transactions").await, "2");
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "total_revenue").await, "40.00");
+        assert_eq!(stored_statuses(&t.db, "2026-06-05").await, vec!["pending:1"]);
+        // ...and verify lists what differs from the platform: the 30-day window, and the 7-day
+        // window's trends (its previous period, 06-01 10:00 ..= 06-08 10:00 UTC, holds 06-05:
+        // revenue 40.00 against 100.00 is -60 %). The 1-day window reaches back to 06-13 only.
+        let (checked, mismatches) = verify(&at(&ctx, later)).await.unwrap();
+        assert_eq!(checked, 18);
+        let found = |endpoint: &str, window: i64, field: &str, stored: &str, recomputed: &str| {
+            mismatches.iter().any(|m| {
+                m.endpoint == endpoint
+                    && m.window_days == window
+                    && m.field == field
+                    && m.stored == stored
+                    && m.recomputed == recomputed
+            })
+        };
+        assert!(found("dashboard/overview/", 30, "successful_transactions", "2", "3"), "{mismatches:#?}");
+        assert!(found("dashboard/overview/", 30, "total_revenue", "40.00", "140.00"), "{mismatches:#?}");
+        assert!(found("dashboard/overview/", 7, "revenue_trend", "0.00", "-60.00"), "{mismatches:#?}");
+        assert!(found("transactions/", 30, "summary.successful", "2", "3"), "{mismatches:#?}");
+        let overview = mismatches.iter().filter(|m| m.endpoint == "dashboard/overview/");
+        assert!(overview.clone().all(|m| m.window_days != 1), "{mismatches:#?}");
+        // ...and names the stored day that differs, as older than the settle window (06-12 ..=
+        // 06-14 are inside it), with each fact that changed.
+        let (days, differing) = verify_days(&at(&ctx, later)).await.unwrap();
+        assert_eq!(days, 730);
+        assert_eq!(differing.len(), 1, "{differing:#?}");
+        assert_eq!(differing[0].day, Some(NaiveDate::from_ymd_opt(2026, 6, 5).unwrap()));
+        assert!(!differing[0].settling);
+        assert_eq!(
+            differing[0].facts,
+            vec![
+                "transactions deposit/credit/pending: stored 1 (100.00) fresh 0 (0.00)".to_string(),
+                "transactions deposit/credit/success: stored 0 (0.00) fresh 1 (100.00)".to_string(),
+                "users with a success transaction: stored 0 fresh 1".to_string(),
+            ]
+        );
+
+        // Act: a full rebuild.
+        let id = run(&ctx, later, RunKind::Full).await;
+
+        // Assert: counted now, and verify agrees.
+        assert_eq!(run_kind(&t.db, id).await.0.as_deref(), Some("full"));
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "successful_transactions").await, "3");
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "total_revenue").await, "140.00");
+        assert_eq!(stored_statuses(&t.db, "2026-06-05").await, vec!["success:1"]);
+        let (_, mismatches) = verify(&at(&ctx, later)).await.unwrap();
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
+        let (_, differing) = verify_days(&at(&ctx, later)).await.unwrap();
+        assert!(differing.is_empty(), "{differing:#?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomicity and coordination
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_run_killed_during_its_write_leaves_the_previous_days_and_snapshots() {
+    for backend in BACKENDS {
+        // Arrange: one run, then rows on today, yesterday and three weeks ago.
+        let seed = seed() + 1;
+        let tz = NEW_YORK;
+        let mut p = Platform::new(seed);
+        let now = utc(2026, 3, 5, 14, 0);
+        let Some(t) = fresh(backend, &p.initial(now).script(backend)).await else { continue };
+        migrate(&t.db).await.unwrap();
+        let Some(reference) = summary_db(backend).await else { continue };
+        let ctx = context(&t, &t.db, tz);
+        run(&ctx, now, RunKind::Incremental).await;
+        let later = now + Duration::hours(26);
+        let mut f = Fixture::default();
+        for when in [later - Duration::hours(1), later - Duration::hours(20), now - Duration::days(21)] {
+            f = p.row(f, Table::Tx, when);
+            f = p.row(f, Table::DepositOrder, when);
+        }
+        f = p.user(f, later - Duration::hours(2));
+        execute(&t.db, &f.rows_script(backend)).await;
+        let days_before = days_dump(&t.db, Runs::Kept).await;
+        let snapshots_before = snapshots(&t.db).await;
+
+        // Act: the write fails after two snapshots.
+        let failing = RunContext { faults: Faults { fail_after_snapshots: Some(2) }, ..at(&ctx, later) };
+        let outcome = run_once(&failing, RunTrigger::Cli, None, None).await.unwrap();
+
+        // Assert: nothing of it is stored.
+        assert!(!outcome.succeeded());
+        assert!(outcome.error.as_deref().unwrap().contains("injected failure after 2"), "{outcome:?}");
+        assert!(days_dump(&t.db, Runs::Kept).await == days_before, "stored days changed by a failed run");
+        assert_eq!(snapshots(&t.db).await, snapshots_before);
+        let status: String = sqlx::query_scalar("SELECT status FROM analytics_run WHERE id = $1")
+            .bind(outcome.run_id.unwrap())
+            .fetch_one(&t.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(status, "failed");
+        assert!(ctx.days.get().is_none(), "the failed run's days are not kept in memory");
+
+        // The next run refreshes what is stored and equals a full rebuild.
+        let id = run(&ctx, later, RunKind::Incremental).await;
+        assert_eq!(run_kind(&t.db, id).await.0.as_deref(), Some("incremental"));
+        assert_equals_full_rebuild(&t, &t.db, &reference, tz, later, &format!("{backend:?} seed {seed}"))
+            .await;
+    }
+}
+
+fn interval(row: &AnyRow) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        parse_db_timestamp(&row.get::<String, _>(0)).unwrap(),
+        parse_db_timestamp(&row.get::<String, _>(1)).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn two_instances_never_interleave_day_writes() {
+    for backend in BACKENDS {
+        // Arrange: two instances on one platform and summary database, each with its own days.
+        let seed = seed() + 2;
+        let tz = NEW_YORK;
+        let mut p = Platform::new(seed);
+        let mut now = utc(2026, 3, 7, 14, 0);
+        let Some(t) = fresh(backend, &p.initial(now).script(backend)).await else { continue };
+        migrate(&t.db).await.unwrap();
+        let Some(reference) = summary_db(backend).await else { continue };
+        let a = RunContext { instance: "instance-a".into(), ..context(&t, &t.db, tz) };
+        let b = RunContext { instance: "instance-b".into(), ..context(&t, &t.db, tz) };
+        assert!(!Arc::ptr_eq(&a.days, &b.days));
+        const ROUNDS: usize = 4;
+        for round in 0..ROUNDS {
+            if round > 0 {
+                now += Duration::hours(p.rng.gen_range(5..30));
+                let mut f = Fixture::default();
+                for _ in 0..4 {
+                    let (table, when) = (p.any_table(), p.instant(now - Duration::hours(6), now));
+                    f = p.row(f, table, when);
+                }
+                let when = p.instant(now - Duration::days(20), now - Duration::days(5));
+                f = p.row(f, Table::Tx, when);
+                execute(&t.db, &f.rows_script(backend)).await;
+            }
+
+            // Act: both run at once; one waits for the other's lease.
+            let (a_now, b_now) = (at(&a, now), at(&b, now));
+            let (x, y) = tokio::join!(
+                run_once(&a_now, RunTrigger::Schedule, None, None),
+                run_once(&b_now, RunTrigger::Schedule, None, None)
+            );
+            for outcome in [x, y] {
+                let outcome = outcome.expect("run_once without a deadline waits for the lease");
+                assert!(outcome.succeeded(), "round {round}: {outcome:?}");
+            }
+        }
+
+        // Assert: the runs never overlapped; the first rebuilt, every other refreshed.
+        let sql = format!(
+            "SELECT {}, {}, kind FROM analytics_run WHERE status = 'succeeded' ORDER BY started_at",
+            t.db.dialect.ts_text("started_at"),
+            t.db.dialect.ts_text("finished_at")
+        );
+        let rows = sqlx::query(&sql).fetch_all(&t.db.pool).await.unwrap();
+        assert_eq!(rows.len(), 2 * ROUNDS);
+        for pair in rows.windows(2) {
+            let (first, second) = (interval(&pair[0]), interval(&pair[1]));
+            assert!(first.1 <= second.0, "runs overlap: {first:?} and {second:?}");
+        }
+        let kinds: Vec<String> = rows.iter().map(|r| r.get::<String, _>(2)).collect();
+        assert_eq!(kinds[0], "full");
+        assert!(kinds[1..].iter().all(|k| k == "incremental"), "{kinds:?}");
+        assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, &format!("{backend:?} seed {seed}")).await;
+    }
+}
+
+/// Instance A ran, then B ran alone and stored a status change of 06-14; by A's next run, four
+/// days later, 06-14 is outside the settle window, so A must take B's day from the summary
+/// database rather than its own older copy in memory.
+#[tokio::test]
+async fn an_instance_that_missed_a_run_loads_its_days_before_refreshing() {
+    for backend in BACKENDS {
+        // Arrange: a 60.00 deposit pending on 06-14; later rows keep PostgreSQL's look-back
+        // for late commits on 06-15.
+        let tz = chrono_tz::Africa::Lagos;
+        let platform = settled_platform()
+            .tx(3001, 1001, "deposit", "credit", "60.00", "pending", "2026-06-14 15:00:00", None)
+            .tx(4001, 1, "airtime", "debit", "1.00", "failed", "2026-06-15 09:00:00", None)
+            .user(2001, "2026-06-15 08:00:00", UserFlags::default());
+        let Some(t) = fresh(backend, &platform.script(backend)).await else { continue };
+        migrate(&t.db).await.unwrap();
+        let Some(reference) = summary_db(backend).await else { continue };
+        let a = RunContext { instance: "instance-a".into(), ..context(&t, &t.db, tz) };
+        let b = RunContext { instance: "instance-b".into(), ..context(&t, &t.db, tz) };
+        run(&a, utc(2026, 6, 15, 10, 0), RunKind::Incremental).await;
+        execute(&t.db, "UPDATE wallet_wallettransaction SET status = 'success' WHERE id = 3001").await;
+        let by_b = run(&b, utc(2026, 6, 15, 11, 0), RunKind::Incremental).await;
+        let rewritten: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT CAST(day AS TEXT) FROM analytics_day_users WHERE run_id = {by_b}"
+        ))
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(rewritten, vec!["2026-06-14".to_string()]);
+
+        // Act: A runs again on 06-19 (local 11:00).
+        let now = utc(2026, 6, 19, 10, 0);
+        let id = run(&a, now, RunKind::Incremental).await;
+
+        // Assert: it re-read 06-15 ..= 06-18 only, and counts the deposit B saw settle: 30 days
+        // [05-20 10:00, 06-19 10:00) UTC hold the 5.00 airtime, the 40.00 and 60.00 deposits
+        // (success) and the failed 1.00.
+        assert_eq!(run_kind(&t.db, id).await, (Some("incremental".into()), Some(4)));
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "successful_transactions").await, "3");
+        assert_eq!(stored_field(&t.db, "dashboard/overview/", 30, "total_revenue").await, "100.00");
+        assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, &format!("{backend:?}")).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replicas
+// ---------------------------------------------------------------------------------------------
+
+/// Asserts two stores hold the same days, base and read.
+fn assert_same_store(replica: &DayStore, runner: &DayStore) {
+    assert_eq!(replica.first_date(), runner.first_date());
+    assert_eq!(replica.len(), runner.len());
+    for (r, o) in replica.days().iter().zip(runner.days()) {
+        assert_eq!(**r, **o, "day {}", o.date);
+    }
+    assert_eq!(replica.base(), runner.base());
+    assert_eq!(replica.read_at(), runner.read_at());
+    assert_eq!(replica.watermarks(), runner.watermarks());
+    assert_eq!(replica.generation(), runner.generation());
+}
+
+#[tokio::test]
+async fn a_replica_loads_only_the_days_a_run_changed() {
+    for backend in BACKENDS {
+        // Arrange: a run at 06-15 11:00 Lagos; a replica with an empty slot.
+        let tz = chrono_tz::Africa::Lagos;
+        let Some(t) = fresh(backend, &settled_platform().script(backend)).await else { continue };
+        migrate(&t.db).await.unwrap();
+        let ctx = context(&t, &t.db, tz);
+        let now = utc(2026, 6, 15, 10, 0);
+        let first = run(&ctx, now, RunKind::Incremental).await;
+        let replica = DaySlot::default();
+
+        // Act: the replica loads everything.
+        assert_eq!(load_into(&replica, &t.db, tz).await.unwrap(), Some(first));
+
+        // Assert
+        let loaded = replica.get().unwrap();
+        assert_same_store(&loaded, &ctx.days.get().unwrap());
+        // 730 days before now, 2024-06-15 ..= 2026-06-14.
+        assert_eq!(loaded.len(), 730);
+
+        // Arrange: a transaction on yesterday (06-14 local), then a run on the same day.
+        let rows = Fixture::default().tx(
+            3001,
+            1,
+            "airtime",
+            "debit",
+            "2.50",
+            "success",
+            "2026-06-14 18:00:00",
+            None,
+        );
+        execute(&t.db, &rows.rows_script(backend)).await;
+        let second = run(&ctx, now + Duration::minutes(30), RunKind::Incremental).await;
+        let rewritten: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT CAST(day AS TEXT) FROM analytics_day_users WHERE run_id = {second}"
+        ))
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(rewritten, vec!["2026-06-14".to_string()], "the run rewrote only the day that changed");
+
+        // Act: the replica loads again into the same slot.
+        assert_eq!(load_into(&replica, &t.db, tz).await.unwrap(), Some(second));
+
+        // Assert: the runner's days, with every day but 06-14 kept from the first load.
+        assert_eq!(replica.run_id(), Some(second));
+        let reloaded = replica.get().unwrap();
+        assert_same_store(&reloaded, &ctx.days.get().unwrap());
+        let yesterday = date(2026, 6, 14);
+        for (new, old) in reloaded.days().iter().zip(loaded.days()) {
+            assert_eq!(
+                Arc::ptr_eq(new, old),
+                new.date != yesterday,
+                "day {} reloaded: {}",
+                new.date,
+                !Arc::ptr_eq(new, old)
+            );
+        }
+        assert_eq!(reloaded.day(yesterday).unwrap().active_success.len(), 2, "users 1 and 1001");
+    }
+}
