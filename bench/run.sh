@@ -72,7 +72,7 @@ for scale in $SCALES; do
   url="$PG/$db"
   if ! $REUSE || ! psql "$PG/postgres" -Atc "select 1 from pg_database where datname='$db'" | grep -q 1; then
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-    seed_out=$($BIN seed --database-url "$url" --users "$users" --days 365 2>&1 | head -1)
+    seed_out=$($BIN seed --database-url "$url" --users "$users" --days 365 2>&1 | tail -1)
     echo "$scale: $seed_out"
   fi
   $BIN create-indexes --database-url "$url" >/dev/null 2>&1

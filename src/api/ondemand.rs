@@ -76,7 +76,6 @@ impl OnDemand {
                         WindowKind::Calendar { .. } => window,
                     };
                     let mut src = MetricSource::new(&mut conn, platform.dialect, settings).with_days(days);
-                    crate::metrics::live::prefetch(&mut src, &[fresh]).await?;
                     compute(&mut src, endpoint, &fresh, filter).await?
                 };
                 let body = payload.to_string().into_bytes();
