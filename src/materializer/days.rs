@@ -92,22 +92,32 @@ pub async fn load_meta(conn: &mut AnyConnection, dialect: Dialect) -> Result<Opt
     }))
 }
 
-/// Loads the stored days for zone `tz`. With `prior` (a store this process holds, of the same
-/// generation and written by run `prior_run`), only the days rewritten after that run are
-/// read and the rest are taken from it. `None` when nothing usable is stored.
+/// The stored days for zone `tz` with their description: `slot`'s own copy when the summary
+/// database holds that run's days, else loaded — only the days rewritten after the slot's run
+/// when its copy is of the same generation, the rest taken from it. `None` when nothing usable
+/// is stored (nothing yet, or another zone or store version).
 ///
 /// Call inside one read transaction so the row and the days belong to the same run.
-pub async fn load_store(
+pub async fn current_store(
     conn: &mut AnyConnection,
     dialect: Dialect,
     tz: Tz,
-    prior: Option<(i64, &DayStore)>,
-) -> Result<Option<(StoreMeta, DayStore)>, LoadError> {
+    slot: &DaySlot,
+) -> Result<Option<(StoreMeta, Arc<DayStore>)>, LoadError> {
     let Some(meta) = load_meta(conn, dialect).await? else { return Ok(None) };
     if meta.version != STORE_VERSION || meta.time_zone != tz.name() {
         return Ok(None);
     }
-    let prior = prior.filter(|(run, store)| store.generation() == meta.generation && *run <= meta.run_id);
+    let mine = slot.current();
+    if let Some((run, store)) = &mine {
+        if *run == meta.run_id && store.generation() == meta.generation {
+            return Ok(Some((meta, store.clone())));
+        }
+    }
+    let prior = mine
+        .as_ref()
+        .map(|(run, store)| (*run, store.as_ref()))
+        .filter(|(run, store)| store.generation() == meta.generation && *run <= meta.run_id);
     let since = prior.map_or(0, |(run, _)| run);
     let mut loaded = load_days(conn, dialect, since).await?;
     let mut days = Vec::new();
@@ -121,8 +131,7 @@ pub async fn load_store(
         days.push(day);
         date += chrono::Duration::days(1);
     }
-    let base = load_base(conn, dialect).await?;
-    let watermarks = load_watermarks(conn, dialect).await?;
+    let (base, watermarks) = load_base(conn, dialect).await?;
     let parts = StoreParts {
         tz,
         read_at: meta.read_at,
@@ -133,7 +142,7 @@ pub async fn load_store(
         generation: meta.generation,
     };
     let store = DayStore::from_parts(parts).map_err(|e| LoadError::Corrupt(e.to_string()))?;
-    Ok(Some((meta, store)))
+    Ok(Some((meta, Arc::new(store))))
 }
 
 /// Writes `store` as run `run_id` wrote it: the changed days (or all of them) and the store
@@ -351,29 +360,21 @@ async fn save_row(
     Ok(())
 }
 
-async fn load_base(conn: &mut AnyConnection, dialect: Dialect) -> Result<Base, LoadError> {
+/// The totals before the first day and the watermarks, from the store row.
+async fn load_base(conn: &mut AnyConnection, dialect: Dialect) -> Result<(Base, Watermarks), LoadError> {
     let mut q = Sql::new(dialect);
     let name = q.text(STORE_ROW);
     q.push(&format!(
-        "SELECT revenue_before_kobo, users_before_set FROM analytics_day_store WHERE name = {name}"
-    ));
-    let row = q.fetch_one(conn).await?;
-    Ok(Base { revenue_kobo: row.try_get(0)?, joined: set(&row, 1)? })
-}
-
-async fn load_watermarks(conn: &mut AnyConnection, dialect: Dialect) -> Result<Watermarks, LoadError> {
-    let mut q = Sql::new(dialect);
-    let name = q.text(STORE_ROW);
-    q.push(&format!(
-        "SELECT transaction_id_max, deposit_order_id_max, withdraw_order_id_max, crypto_purchase_id_max, \
-         bonus_id_max, user_id_max FROM analytics_day_store WHERE name = {name}"
+        "SELECT revenue_before_kobo, users_before_set, transaction_id_max, deposit_order_id_max, \
+         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max \
+         FROM analytics_day_store WHERE name = {name}"
     ));
     let row = q.fetch_one(conn).await?;
     let mut marks = [0; 6];
     for (i, mark) in marks.iter_mut().enumerate() {
-        *mark = row.try_get(i)?;
+        *mark = row.try_get(2 + i)?;
     }
-    Ok(Watermarks(marks))
+    Ok((Base { revenue_kobo: row.try_get(0)?, joined: set(&row, 1)? }, Watermarks(marks)))
 }
 
 /// The days written after run `since` (every day when 0), by date.
@@ -484,15 +485,10 @@ fn serialize(set: &RoaringBitmap) -> Vec<u8> {
 pub async fn load_into(slot: &DaySlot, summary: &Db, tz: Tz) -> Result<Option<i64>, LoadError> {
     let mut conn = summary.pool.acquire().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let mine = slot.current();
-    if let Some(meta) = load_meta(&mut tx, summary.dialect).await? {
-        if mine.as_ref().is_some_and(|(run, s)| *run == meta.run_id && s.generation() == meta.generation) {
-            return Ok(Some(meta.run_id));
-        }
-    }
-    let prior = mine.as_ref().map(|(run, store)| (*run, store.as_ref()));
-    let Some((meta, store)) = load_store(&mut tx, summary.dialect, tz, prior).await? else { return Ok(None) };
+    let Some((meta, store)) = current_store(&mut tx, summary.dialect, tz, slot).await? else {
+        return Ok(None);
+    };
     tx.rollback().await?;
-    slot.publish(meta.run_id, Arc::new(store));
+    slot.publish(meta.run_id, store);
     Ok(Some(meta.run_id))
 }

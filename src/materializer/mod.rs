@@ -14,7 +14,6 @@ pub mod schedule;
 pub mod store;
 pub mod verify;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -170,7 +169,6 @@ pub struct Materializer {
 
 struct Inner {
     ctx: RunContext,
-    running: AtomicBool,
     pending: Mutex<Option<Pending>>,
     wake: Notify,
 }
@@ -178,12 +176,7 @@ struct Inner {
 impl Materializer {
     /// Starts the worker task.
     pub fn start(ctx: RunContext) -> Materializer {
-        let inner = Arc::new(Inner {
-            ctx,
-            running: Default::default(),
-            pending: Mutex::new(None),
-            wake: Notify::new(),
-        });
+        let inner = Arc::new(Inner { ctx, pending: Mutex::new(None), wake: Notify::new() });
         let worker = inner.clone();
         tokio::spawn(async move { worker.work().await });
         Materializer { inner }
@@ -192,11 +185,6 @@ impl Materializer {
     /// The run context (settings, databases).
     pub fn context(&self) -> &RunContext {
         &self.inner.ctx
-    }
-
-    /// Whether this process is running a run now (it will leave a fresh day store).
-    pub fn is_running(&self) -> bool {
-        self.inner.running.load(Ordering::SeqCst)
     }
 
     /// Asks for a run. Requests made while one is waiting join it (a full rebuild asked by any
@@ -242,7 +230,6 @@ impl Inner {
             self.wake.notified().await;
             loop {
                 let Some(request) = self.pending.lock().await.take() else { break };
-                self.running.store(true, Ordering::SeqCst);
                 let outcome = match run::acquire_lease(&self.ctx, None).await {
                     Ok(_) => {
                         // Tell waiters the id as soon as the run row exists.
@@ -270,7 +257,6 @@ impl Inner {
                         RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) }
                     }
                 };
-                self.running.store(false, Ordering::SeqCst);
                 crate::memory::release_freed_memory();
                 for f in request.finished {
                     let _ = f.send(outcome.clone());

@@ -10,12 +10,11 @@ use serde_json::Value;
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
-use super::days::{load_meta, load_store, Changes, LoadError};
+use super::days::{current_store, Changes, LoadError};
 use super::lease;
 use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
 use super::{RunContext, RunKind, RunTrigger};
 use crate::db::Dialect;
-use crate::metrics::days::STORE_VERSION;
 use crate::metrics::{compute, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
 use crate::time::local_date;
 
@@ -233,47 +232,28 @@ async fn execute(
 async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<Arc<DayStore>>, RunError> {
     let summary =
         |e: &dyn std::error::Error| RunError::Write(format!("reading the stored days: {}", error_chain(e)));
-    let mut conn = ctx.summary.pool.acquire().await.map_err(|e| summary(&e))?;
-    let Some(meta) = load_meta(&mut conn, ctx.summary.dialect).await.map_err(|e| summary(&e))? else {
-        tracing::info!("no stored days yet: this run rebuilds them");
-        return Ok(None);
-    };
-    let needed = local_date(ctx.settings.tz, DayStore::span_start_for(ctx.daily_window, now));
-    if meta.version != STORE_VERSION || meta.time_zone != ctx.settings.tz.name() || meta.first > needed {
-        tracing::info!(
-            version = meta.version,
-            time_zone = %meta.time_zone,
-            first = %meta.first,
-            "stored days are of another version or zone, or start too late: this run rebuilds them"
-        );
-        return Ok(None);
-    }
-    let mine = ctx.days.current();
-    if let Some((run, store)) = &mine {
-        if *run == meta.run_id && store.generation() == meta.generation {
-            return Ok(Some(store.clone()));
-        }
-    }
-    let prior = mine.as_ref().map(|(run, store)| (*run, store.as_ref()));
     let started = std::time::Instant::now();
+    let mut conn = ctx.summary.pool.acquire().await.map_err(|e| summary(&e))?;
     let mut tx = conn.begin().await.map_err(|e| summary(&e))?;
-    let loaded = load_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, prior);
-    match loaded.await {
-        Ok(Some((_, store))) => {
-            tracing::info!(
-                days = store.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "stored days loaded"
-            );
-            Ok(Some(Arc::new(store)))
+    let (meta, store) = match current_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, &ctx.days).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            tracing::info!("no stored days of this zone and store version: this run rebuilds them");
+            return Ok(None);
         }
-        Ok(None) => Ok(None),
         Err(LoadError::Corrupt(why)) => {
             tracing::warn!(%why, "stored days are unreadable: this run rebuilds them");
-            Ok(None)
+            return Ok(None);
         }
-        Err(e) => Err(summary(&e)),
+        Err(e) => return Err(summary(&e)),
+    };
+    let needed = local_date(ctx.settings.tz, DayStore::span_start_for(ctx.daily_window, now));
+    if meta.first > needed {
+        tracing::info!(first = %meta.first, %needed, "stored days start too late for the windows: this run rebuilds them");
+        return Ok(None);
     }
+    tracing::info!(days = store.len(), ms = started.elapsed().as_millis() as u64, "stored days ready");
+    Ok(Some(store))
 }
 
 /// The day store a run folds from and what to write of it.

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::days::{load_store, LoadError};
+use super::days::{current_store, LoadError};
 use super::run::{begin_read, read_payloads, RunError};
 use super::store::load_snapshots;
 use super::RunContext;
 use crate::metrics::days::Day;
 use crate::metrics::num::kobo;
-use crate::metrics::{DayStore, Endpoint, Source, Window};
+use crate::metrics::{DaySlot, DayStore, Endpoint, Source, Window};
 
 /// One differing field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,7 +133,9 @@ pub struct DayMismatch {
 pub async fn verify_days(ctx: &RunContext) -> Result<(usize, Vec<DayMismatch>), VerifyError> {
     let mut conn = ctx.summary.pool.acquire().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let stored = match load_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, None).await {
+    // An empty slot: every stored day is loaded, none taken from memory.
+    let empty = DaySlot::default();
+    let stored = match current_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, &empty).await {
         Ok(Some((_, store))) => store,
         Ok(None) => return Err(VerifyError::NoDays),
         Err(LoadError::Database(e)) => return Err(VerifyError::Summary(e)),

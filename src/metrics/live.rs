@@ -10,7 +10,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chrono::Duration;
 use roaring::RoaringBitmap;
 
 use super::facts::active::DayUsers;
@@ -19,10 +18,10 @@ use super::facts::platform::BonusGroup;
 use super::facts::tx::{TxGroup, P2P_REFERENCE};
 use super::facts::{bucket_key, id_set, int, opt_text, text};
 use super::fold::Activity;
+use super::kpis;
 use super::source::Source;
 use super::window::{Range, Window};
 use crate::db::{Bucket, Sql};
-use crate::time::{local_date, local_midnight};
 
 /// Reads the live parts of `windows` (with their previous periods, KPI ranges and cutoffs)
 /// in one query per fact and remembers them in `src`. Does nothing without a day store.
@@ -42,22 +41,14 @@ pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), sq
 /// Every live part the payloads of `windows` will ask for.
 fn live_parts(src: &Source<'_>, windows: &[Window]) -> Vec<Range> {
     let Some(store) = src.days() else { return Vec::new() };
-    let mut ranges = Vec::new();
-    let mut cutoffs = Vec::new();
-    for w in windows {
-        let today = local_midnight(w.tz, local_date(w.tz, w.now));
-        let yesterday = local_midnight(w.tz, local_date(w.tz, w.now) - Duration::days(1));
-        let month = Duration::days(30);
-        ranges.extend([
-            w.current,
-            w.previous,
-            Range::new(today, w.now),
-            Range::new(yesterday, today),
-            Range::new(w.now - month, w.now),
-            Range::new(w.now - month - month, w.now - month),
-        ]);
-        cutoffs.extend([w.current.start, w.current.end, w.previous.start, w.previous.end]);
-    }
+    // The ranges the KPIs count users over include every other range a payload reads (the
+    // window, its previous period, today, yesterday, the rolling months).
+    let ranges: Vec<Range> =
+        windows.iter().flat_map(|w| kpis::active_specs(w).into_iter().map(|s| s.range)).collect();
+    let cutoffs: Vec<_> = windows
+        .iter()
+        .flat_map(|w| [w.current.start, w.current.end, w.previous.start, w.previous.end])
+        .collect();
     let mut parts = BTreeSet::new();
     for range in ranges {
         let live = match store.cover(range) {

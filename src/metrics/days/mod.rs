@@ -24,7 +24,7 @@ use super::fold::Activity;
 use super::window::{Range, Window};
 use crate::time::{local_date, local_midnight};
 
-pub use read::{Refresh, Watermarks, WATERMARK_TABLES};
+pub use read::{Refresh, Watermarks};
 
 /// The store always reaches this many days back, so every window up to a year and its previous
 /// period folds from it even when the common windows are short.

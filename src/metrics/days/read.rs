@@ -64,8 +64,6 @@ pub struct Refresh {
     pub reread: usize,
     /// Dates whose facts differ from the previous store (or are new to it).
     pub changed: Vec<NaiveDate>,
-    /// Whether the base (totals before the first day) changed, so it must be written again.
-    pub base_changed: bool,
 }
 
 /// Why a stored store cannot be refreshed and a full rebuild is needed instead.
@@ -157,7 +155,6 @@ impl DayStore {
         }
         days.drain(..drop);
         changed.retain(|d| *d >= first);
-        let base_changed = base != *self.base;
         let reread = dates.len();
         let parts = StoreParts {
             tz,
@@ -169,7 +166,7 @@ impl DayStore {
             generation: self.generation,
         };
         let store = DayStore::from_parts(parts).expect("refreshed days are consecutive");
-        Ok(Ok(Refresh { store, reread, changed, base_changed }))
+        Ok(Ok(Refresh { store, reread, changed }))
     }
 }
 
