@@ -202,3 +202,79 @@ async fn a_store_of_another_time_zone_is_ignored() {
         }
     }
 }
+
+/// Rows every day of 2026-03-02 ..= 03-12 around 14:35 UTC (New York moves to daylight time on
+/// 03-08): before and after the cut inside its hour, and in the hours either side.
+fn rows_around_the_cut() -> Fixture {
+    let mut f = Fixture::default()
+        .user(1, "2026-01-01 00:00:00", UserFlags::default())
+        .wallet(1, 1, "0", "0")
+        .crypto(1, "USDT", "TRC20")
+        .deposit_offer(1, 1, true);
+    for user in [2, 3, 4] {
+        f = f.user(user, "2026-02-01 00:00:00", UserFlags::default()).wallet(user, user, "0", "0");
+    }
+    let mut id = 0;
+    for day in 2..=12 {
+        for (user, time, status) in [
+            (2, "13:20", "success"),
+            (3, "14:10", "pending"),
+            (2, "14:50", "success"),
+            (4, "15:20", "failed"),
+        ] {
+            id += 1;
+            let at = format!("2026-03-{day:02} {time}:00");
+            if id <= 4 {
+                let flags = UserFlags { referred_by: Some(1), ..UserFlags::default() };
+                f = f.user(user + id * 10, &at, flags).wallet(user + id * 10, user + id * 10, "0", "0");
+            }
+            f = f
+                .tx(id, user, "airtime", "debit", format!("{id}.25"), status, &at, None)
+                .tx(1000 + id, user, "deposit", "credit", "10.00", status, &at, None)
+                .deposit_order(id, user, "5.50", if status == "success" { "completed" } else { status }, &at)
+                .purchase(id, user, 1, "2.10", "completed", &at)
+                .bonus(id, user, "1.00", "locked", &at);
+        }
+    }
+    f
+}
+
+/// A run keeps hour slots for the days its windows cut partway; windows folded from them (the
+/// slots inside the window, plus the part of an hour on each side read live) equal windows
+/// computed from scratch, in Lagos and in New York across a daylight saving change.
+#[tokio::test]
+async fn windows_folded_from_hour_slots_equal_windows_computed_from_scratch() {
+    use mafita_analytics::metrics::live::{partial_dates, read_hours};
+    for backend in BACKENDS {
+        for tz in [chrono_tz::Africa::Lagos, chrono_tz::America::New_York] {
+            let script = rows_around_the_cut().script(backend);
+            let Some(t) = fresh(backend, &script).await else { continue };
+            let settings = MetricSettings { tz, ..MetricSettings::default() };
+            let now = at(2026, 3, 13, 14, 35);
+            let windows: Vec<Window> =
+                [1, 2, 3, 4, 5, 6, 7, 9].iter().map(|d| Window::rolling(now, tz, *d).unwrap()).collect();
+            let mut conn = t.db.pool.acquire().await.unwrap();
+            let mut src = Source::new(&mut conn, t.db.dialect, &settings);
+            let mut store = DayStore::build(&mut src, at(2026, 2, 20, 0, 0), now, 0).await.unwrap();
+            let hourly = read_hours(&mut src, &partial_dates(tz, &windows)).await.unwrap();
+            assert!(hourly.len() >= 8, "{tz}: the windows cut {} days", hourly.len());
+            assert_eq!(
+                store.attach_hours(hourly),
+                Vec::<NaiveDate>::new(),
+                "{tz}: a day read by the hour differs"
+            );
+            drop(src);
+            drop(conn);
+            let store = Arc::new(store);
+            for w in &windows {
+                let cover = store.cover(w.current).unwrap();
+                assert!(!cover.slots.is_empty(), "{tz} {:?} folds no slot", w.kind);
+                for endpoint in Endpoint::ALL {
+                    let folded = payload(&t, &settings, Some(store.clone()), endpoint, w).await;
+                    let scratch = payload(&t, &settings, None, endpoint, w).await;
+                    assert_eq!(folded, scratch, "{backend:?} {tz} {endpoint:?} {:?}", w.kind);
+                }
+            }
+        }
+    }
+}

@@ -17,7 +17,7 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use dialect::{Bucket, BucketKey, Dialect};
 pub use schema::{create_platform_tables, platform_ddl, PlatformSchemaError};
-pub use sql::{parse_db_timestamp, Arg, Sql};
+pub use sql::{parse_db_timestamp, Arg, Cast, Sql};
 
 /// Errors opening a database, phrased for the operator who configured the URL.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,20 @@ pub enum Arg {
     Blob(Vec<u8>),
 }
 
+/// The column type of a value in [`Sql::json_rows`]. Exact values (numbers, dates) travel as
+/// JSON strings and are cast by the database, never through a float.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cast {
+    /// A JSON number that fits `i64`.
+    Int,
+    /// A JSON string.
+    Text,
+    /// A decimal number written as a JSON string.
+    Numeric,
+    /// A `YYYY-MM-DD` JSON string (kept as that text on SQLite).
+    Date,
+}
+
 /// SQL text under construction with its arguments.
 #[derive(Clone, Debug)]
 pub struct Sql {
@@ -76,6 +90,34 @@ impl Sql {
     pub fn ts(&mut self, at: DateTime<Utc>) -> String {
         self.args.push(self.dialect.ts_value(at));
         self.dialect.ts_placeholder(self.args.len())
+    }
+
+    /// Binds `rows` (a JSON array of arrays) as one argument and returns a derived table of
+    /// them with columns `c0, c1, …` typed by `casts`: thousands of rows go in one statement
+    /// with one argument, not an argument per value (which cost ~20 µs a value to bind).
+    pub fn json_rows(&mut self, rows: serde_json::Value, casts: &[Cast]) -> String {
+        let p = self.text(rows.to_string());
+        let columns: Vec<String> = casts
+            .iter()
+            .enumerate()
+            .map(|(i, cast)| match self.dialect {
+                Dialect::Postgres => {
+                    let ty = match cast {
+                        Cast::Int => "BIGINT",
+                        Cast::Text => "TEXT",
+                        Cast::Numeric => "NUMERIC",
+                        Cast::Date => "DATE",
+                    };
+                    format!("CAST(r->>{i} AS {ty}) AS c{i}")
+                }
+                Dialect::Sqlite => format!("json_extract(r.value, '$[{i}]') AS c{i}"),
+            })
+            .collect();
+        let source = match self.dialect {
+            Dialect::Postgres => format!("jsonb_array_elements(CAST({p} AS JSONB)) r"),
+            Dialect::Sqlite => format!("json_each({p}) r"),
+        };
+        format!("(SELECT {} FROM {source}) rows", columns.join(", "))
     }
 
     /// The rendered SQL text.

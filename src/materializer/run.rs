@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::Connection;
 use tokio::sync::oneshot;
@@ -15,7 +15,7 @@ use super::lease;
 use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
 use super::{RunContext, RunKind, RunTrigger};
 use crate::db::Dialect;
-use crate::metrics::{compute, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
 use crate::time::local_date;
 
 /// How a run ended.
@@ -196,7 +196,10 @@ async fn execute(
         if !lease::renew(&mut tx, ctx.summary.dialect, &ctx.instance, ctx.lease_ttl).await? {
             return Ok::<bool, WriteError>(false);
         }
+        let phase = std::time::Instant::now();
         super::days::save(&mut tx, ctx.summary.dialect, run_id, &days.store, &days.changes).await?;
+        tracing::debug!(ms = phase.elapsed().as_millis() as u64, "days written");
+        let phase = std::time::Instant::now();
         let daily = ctx.windows.contains(&ctx.daily_window).then_some(ctx.daily_window);
         write_results(
             &mut tx,
@@ -207,9 +210,12 @@ async fn execute(
             ctx.faults.fail_after_snapshots,
         )
         .await?;
+        tracing::debug!(ms = phase.elapsed().as_millis() as u64, "snapshots and metrics written");
+        let phase = std::time::Instant::now();
         finish_run(&mut tx, ctx.summary.dialect, run_id, started, None, Some((work.kind, work.reread)))
             .await?;
         tx.commit().await?;
+        tracing::debug!(ms = phase.elapsed().as_millis() as u64, "run status written and committed");
         Ok(true)
     };
     let written = write.await;
@@ -264,6 +270,52 @@ struct RunDays {
     changes: Changes,
 }
 
+/// The day store of a run: `prior` refreshed, or every day read again when there is none or it
+/// cannot be refreshed. The days the windows cut partway get hour slots: those a refresh
+/// re-reads are read by the hour instead of whole, the others once, by the second run of a
+/// process (see [`DayStore::hours_wanted`]).
+async fn run_days(
+    src: &mut Source<'_>,
+    ctx: &RunContext,
+    now: DateTime<Utc>,
+    run_id: i64,
+    prior: Option<&DayStore>,
+    windows: &[Window],
+) -> Result<RunDays, sqlx::Error> {
+    let span_start = DayStore::span_start_for(ctx.daily_window, now);
+    if let Some(prior) = prior {
+        let partial = live::partial_dates(ctx.settings.tz, windows);
+        let mut hourly = live::read_hours(src, &prior.hours_wanted(&partial, now, ctx.settle_days)).await?;
+        match prior.refresh(src, now, span_start, ctx.settle_days, &mut hourly).await? {
+            Ok(mut r) => {
+                warn_differing(r.store.attach_hours(hourly));
+                return Ok(RunDays {
+                    store: Arc::new(r.store),
+                    kind: RunKind::Incremental,
+                    reread: r.reread,
+                    changes: Changes::Days(r.changed),
+                });
+            }
+            Err(why) => tracing::info!(?why, "stored days cannot be refreshed: this run rebuilds them"),
+        }
+    }
+    // Without slots: the next runs give them to the days that need them (see `hours_wanted`).
+    let store = DayStore::build(src, span_start, now, run_id).await?;
+    let reread = store.len();
+    Ok(RunDays { store: Arc::new(store), kind: RunKind::Full, reread, changes: Changes::All })
+}
+
+/// Logs stored days that a read by the hour found changed.
+fn warn_differing(dates: Vec<NaiveDate>) {
+    if !dates.is_empty() {
+        tracing::warn!(
+            ?dates,
+            "these stored days changed outside the settle window; they keep their stored facts until \
+             the next full rebuild (`verify` lists them, `recompute --full` rebuilds them)"
+        );
+    }
+}
+
 /// Computes every endpoint for every window inside one read transaction, so all numbers of a
 /// run come from the same platform snapshot: first the day store (refreshed from `prior`, or
 /// rebuilt), then every payload folded from it.
@@ -278,39 +330,16 @@ async fn read_platform(
         let window = Window::rolling(now, ctx.settings.tz, days).expect("validated windows");
         jobs.extend(Endpoint::ALL.iter().map(|e| (*e, window)));
     }
-    let span_start = DayStore::span_start_for(ctx.daily_window, now);
     let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
     let mut tx = begin_read(&mut conn, ctx).await?;
     let compute_all = async {
         // One source for the whole snapshot: payloads share what it has read.
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        let refreshed = match &prior {
-            Some(prior) => match prior.refresh(&mut src, now, span_start, ctx.settle_days).await? {
-                Ok(r) => Some(r),
-                Err(why) => {
-                    tracing::info!(?why, "stored days cannot be refreshed: this run rebuilds them");
-                    None
-                }
-            },
-            None => None,
-        };
-        let days = match refreshed {
-            Some(r) => RunDays {
-                store: Arc::new(r.store),
-                kind: RunKind::Incremental,
-                reread: r.reread,
-                changes: Changes::Days(r.changed),
-            },
-            None => {
-                let store = DayStore::build(&mut src, span_start, now, run_id).await?;
-                let reread = store.len();
-                RunDays { store: Arc::new(store), kind: RunKind::Full, reread, changes: Changes::All }
-            }
-        };
+        let windows: Vec<Window> = jobs.iter().map(|(_, w)| *w).collect();
+        let days = run_days(&mut src, ctx, now, run_id, prior.as_deref(), &windows).await?;
         src.set_days(Some(days.store.clone()));
         // Every window's partial days in one read per fact, instead of a few reads per window.
-        let windows: Vec<Window> = jobs.iter().map(|(_, w)| *w).collect();
-        crate::metrics::live::prefetch(&mut src, &windows).await?;
+        live::prefetch(&mut src, &windows).await?;
         let mut payloads = Vec::with_capacity(jobs.len());
         for (endpoint, window) in &jobs {
             payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);

@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::flatten::{daily, scalars, DailyValue};
 use super::{RunKind, RunTrigger};
-use crate::db::{parse_db_timestamp, Db, Dialect, Sql};
+use crate::db::{parse_db_timestamp, Cast, Db, Dialect, Sql};
 use crate::metrics::Endpoint;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -121,9 +121,6 @@ pub async fn finish_run(
     Ok(())
 }
 
-/// Rows per multi-row INSERT: well under both databases' parameter limits.
-const ROWS_PER_INSERT: usize = 150;
-
 /// Writes a run's snapshots, flattened metrics and (when `daily_from` names the largest
 /// window) daily series, replacing what earlier runs stored for the same windows. The caller
 /// wraps this in the transaction that also marks the run succeeded.
@@ -169,32 +166,22 @@ pub async fn write_results(
         ));
         q.execute(conn).await?;
     }
-    let numeric = |q: &mut Sql, v: &str| match dialect {
-        Dialect::Postgres => format!("CAST({} AS NUMERIC)", q.text(v)),
-        Dialect::Sqlite => q.text(v),
-    };
-    let metric_rows: Vec<(i64, String, String, DateTime<Utc>)> = snapshots
-        .iter()
-        .flat_map(|s| {
-            scalars(s.endpoint, &s.payload)
-                .into_iter()
-                .map(move |(m, v)| (s.window_days, m, v, s.computed_at))
-        })
-        .collect();
-    for chunk in metric_rows.chunks(ROWS_PER_INSERT) {
-        let mut q = Sql::new(dialect);
-        let values: Vec<String> = chunk
+    // Every snapshot of a run is computed at the run's one `now`.
+    if let Some(computed_at) = snapshots.first().map(|s| s.computed_at) {
+        let rows: Vec<Value> = snapshots
             .iter()
-            .map(|(w, m, v, at)| {
-                let (w, m) = (q.int(*w), q.text(m.clone()));
-                let v = numeric(&mut q, v);
-                let (at, run) = (q.ts(*at), q.int(run_id));
-                format!("({w}, {m}, {v}, {at}, {run})")
+            .flat_map(|s| {
+                scalars(s.endpoint, &s.payload)
+                    .into_iter()
+                    .map(|(metric, value)| serde_json::json!([s.window_days, metric, value]))
             })
             .collect();
+        let mut q = Sql::new(dialect);
+        let rows = q.json_rows(rows.into(), &[Cast::Int, Cast::Text, Cast::Numeric]);
+        let (at, run) = (q.ts(computed_at), q.int(run_id));
         q.push(&format!(
-            "INSERT INTO analytics_metric (window_days, metric, value, computed_at, run_id) VALUES {}",
-            values.join(", ")
+            "INSERT INTO analytics_metric (window_days, metric, value, computed_at, run_id) \
+             SELECT c0, c1, c2, {at}, {run} FROM {rows}"
         ));
         q.execute(conn).await?;
     }
@@ -202,29 +189,20 @@ pub async fn write_results(
         let mut q = Sql::new(dialect);
         q.push("DELETE FROM analytics_daily_metric");
         q.execute(conn).await?;
-        let rows: Vec<(DailyValue, DateTime<Utc>)> = snapshots
-            .iter()
-            .filter(|s| s.window_days == largest)
-            .flat_map(|s| daily(s.endpoint, &s.payload).into_iter().map(move |d| (d, s.computed_at)))
-            .collect();
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut q = Sql::new(dialect);
-            let values: Vec<String> = chunk
-                .iter()
-                .map(|(d, at)| {
-                    let day = match dialect {
-                        Dialect::Postgres => format!("CAST({} AS DATE)", q.text(d.day.clone())),
-                        Dialect::Sqlite => q.text(d.day.clone()),
-                    };
-                    let (m, dim) = (q.text(d.metric.clone()), q.text(d.dimension.clone()));
-                    let v = numeric(&mut q, &d.value);
-                    let (at, run) = (q.ts(*at), q.int(run_id));
-                    format!("({day}, {m}, {dim}, {v}, {at}, {run})")
-                })
+        for s in snapshots.iter().filter(|s| s.window_days == largest) {
+            let rows: Vec<Value> = daily(s.endpoint, &s.payload)
+                .into_iter()
+                .map(|d: DailyValue| Value::from(vec![d.day, d.metric, d.dimension, d.value]))
                 .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let mut q = Sql::new(dialect);
+            let rows = q.json_rows(rows.into(), &[Cast::Date, Cast::Text, Cast::Text, Cast::Numeric]);
+            let (at, run) = (q.ts(s.computed_at), q.int(run_id));
             q.push(&format!(
-                "INSERT INTO analytics_daily_metric (day, metric, dimension, value, computed_at, run_id) VALUES {}",
-                values.join(", ")
+                "INSERT INTO analytics_daily_metric (day, metric, dimension, value, computed_at, run_id) \
+                 SELECT c0, c1, c2, c3, {at}, {run} FROM {rows}"
             ));
             q.execute(conn).await?;
         }

@@ -7,11 +7,14 @@
 //! fact), and round trips, not rows, were the cost. This fills the source's per-range memos
 //! up front; any part not foreseen here is still read when asked, so it only saves time.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use roaring::RoaringBitmap;
 
+use super::days::{slot_bounds, Day};
 use super::facts::active::DayUsers;
 use super::facts::orders::OrderGroup;
 use super::facts::platform::BonusGroup;
@@ -22,6 +25,7 @@ use super::kpis;
 use super::source::Source;
 use super::window::{Range, Window};
 use crate::db::{Bucket, Sql};
+use crate::time::{local_date, local_midnight};
 
 /// Reads the live parts of `windows` (with their previous periods, KPI ranges and cutoffs)
 /// in one query per fact and remembers them in `src`. Does nothing without a day store.
@@ -31,16 +35,73 @@ pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), sq
         return Ok(());
     }
     tracing::debug!(count = parts.len(), ?parts, "live parts");
-    activity(src, &parts).await?;
-    bonuses(src, &parts).await?;
-    user_sets(src, &parts).await?;
-    signups(src, &parts).await?;
+    let read = read_parts(src, &parts).await?;
+    for (part, facts) in parts.into_iter().zip(read) {
+        let memo = src.memo();
+        memo.live_activity.insert(part, Arc::new(facts.activity));
+        memo.live_withdrawals.insert(part, Arc::new(facts.withdrawals));
+        memo.live_bonuses.insert(part, Arc::new(facts.bonuses));
+        memo.live_users.insert(part, Arc::new(facts.users));
+        memo.joined_count.insert(part, facts.joined.len() as i64);
+        memo.joined_live.insert(part, Arc::new(facts.joined));
+        memo.live_signups.insert(part, Arc::new(facts.signups));
+        memo.live_referrals.insert(part, Arc::new(facts.referrals));
+    }
     Ok(())
 }
 
-/// Every live part the payloads of `windows` will ask for.
-fn live_parts(src: &Source<'_>, windows: &[Window]) -> Vec<Range> {
-    let Some(store) = src.days() else { return Vec::new() };
+/// Every fact of one part of time, as the day store keeps them for a day.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartFacts {
+    /// Transaction, P2P deposit order and crypto purchase groups by local day.
+    pub activity: Activity,
+    /// P2P withdraw order groups by local day.
+    pub withdrawals: Vec<OrderGroup>,
+    /// Bonus groups by local day.
+    pub bonuses: Vec<BonusGroup>,
+    /// The users with a transaction, by local day.
+    pub users: Vec<DayUsers>,
+    /// Sign-ups by local day.
+    pub signups: Vec<(String, i64)>,
+    /// The users who joined.
+    pub joined: RoaringBitmap,
+    /// Referred sign-ups by referrer (`('', referrer, count)`).
+    pub referrals: Vec<(String, i64, i64)>,
+}
+
+impl PartFacts {
+    /// The facts of a part inside local day `date` as a (partial) day.
+    fn into_day(self, date: NaiveDate) -> Day {
+        let mut day = Day::empty(date);
+        day.activity = self.activity;
+        day.withdrawals = self.withdrawals;
+        day.bonuses = self.bonuses;
+        for users in self.users {
+            day.active |= users.any;
+            day.active_success |= users.success;
+        }
+        day.joined = self.joined;
+        day.referrals = self.referrals.into_iter().map(|(_, referrer, n)| (referrer, n)).collect();
+        day.normalize();
+        day
+    }
+}
+
+/// Every fact of each of `parts`, one query per fact for all of them.
+pub(crate) async fn read_parts(src: &mut Source<'_>, parts: &[Range]) -> Result<Vec<PartFacts>, sqlx::Error> {
+    let mut out = vec![PartFacts::default(); parts.len()];
+    if parts.is_empty() {
+        return Ok(out);
+    }
+    activity(src, parts, &mut out).await?;
+    bonuses(src, parts, &mut out).await?;
+    user_sets(src, parts, &mut out).await?;
+    signups(src, parts, &mut out).await?;
+    Ok(out)
+}
+
+/// The ranges the payloads of `windows` fold, and the cutoffs they count "before".
+fn needs(windows: &[Window]) -> (Vec<Range>, Vec<DateTime<Utc>>) {
     // The ranges the KPIs count users over include every other range a payload reads (the
     // window, its previous period, today, yesterday, the rolling months).
     let ranges: Vec<Range> =
@@ -49,6 +110,50 @@ fn live_parts(src: &Source<'_>, windows: &[Window]) -> Vec<Range> {
         .iter()
         .flat_map(|w| [w.current.start, w.current.end, w.previous.start, w.previous.end])
         .collect();
+    (ranges, cutoffs)
+}
+
+/// The local dates that the payloads of `windows` cut partway: the days worth keeping hour
+/// slots for, so the next runs read at most an hour of each of them.
+pub fn partial_dates(tz: Tz, windows: &[Window]) -> BTreeSet<NaiveDate> {
+    let (ranges, cutoffs) = needs(windows);
+    ranges
+        .iter()
+        .flat_map(|r| [r.start, r.end])
+        .chain(cutoffs)
+        .filter(|t| local_midnight(tz, local_date(tz, *t)) != *t)
+        .map(|t| local_date(tz, t))
+        .collect()
+}
+
+/// Each of `dates` read hour by hour (one query per fact for all of them), as days that keep
+/// their hour slots.
+pub async fn read_hours(
+    src: &mut Source<'_>,
+    dates: &BTreeSet<NaiveDate>,
+) -> Result<BTreeMap<NaiveDate, Day>, sqlx::Error> {
+    let tz = src.settings().tz;
+    let mut parts = Vec::new();
+    let mut shape = Vec::new();
+    for &date in dates {
+        let bounds = slot_bounds(tz, date);
+        parts.extend(bounds.windows(2).map(|b| Range::new(b[0], b[1])));
+        shape.push((date, bounds.len() - 1));
+    }
+    let mut facts = read_parts(src, &parts).await?.into_iter();
+    Ok(shape
+        .into_iter()
+        .map(|(date, slots)| {
+            let hours = facts.by_ref().take(slots).map(|f| Arc::new(f.into_day(date))).collect();
+            (date, Day::from_hours(date, hours))
+        })
+        .collect())
+}
+
+/// Every live part the payloads of `windows` will ask for.
+fn live_parts(src: &Source<'_>, windows: &[Window]) -> Vec<Range> {
+    let Some(store) = src.days() else { return Vec::new() };
+    let (ranges, cutoffs) = needs(windows);
     let mut parts = BTreeSet::new();
     for range in ranges {
         let live = match store.cover(range) {
@@ -113,8 +218,7 @@ fn part(row: &sqlx::any::AnyRow, parts: &[Range]) -> Result<usize, sqlx::Error> 
         .ok_or_else(|| sqlx::Error::Decode(format!("part {i}").into()))
 }
 
-async fn activity(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Error> {
-    let mut out: Vec<Activity> = vec![Activity::default(); parts.len()];
+async fn activity(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) -> Result<(), sqlx::Error> {
     let mut q = src.sql();
     let table = parts_table(&mut q, parts);
     let (key, group) = day_key(src, &mut q, "t.created_at", parts);
@@ -125,7 +229,7 @@ async fn activity(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Err
         join = join_parts(src, "wallet_wallettransaction", "t", "created_at")
     ));
     for row in src.all(&q).await? {
-        out[part(&row, parts)?].tx.push(TxGroup {
+        out[part(&row, parts)?].activity.tx.push(TxGroup {
             key: text(&row, 1)?,
             category: text(&row, 2)?,
             tx_type: text(&row, 3)?,
@@ -138,12 +242,12 @@ async fn activity(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Err
     let deposits = orders(src, parts, "p2p_depositorder").await?;
     let purchases = orders(src, parts, "gasfee_cryptopurchase").await?;
     let withdrawals = orders(src, parts, "p2p_withdraworder").await?;
-    for (i, ((activity, p2p), (crypto, withdrawn))) in
-        out.into_iter().zip(deposits).zip(purchases.into_iter().zip(withdrawals)).enumerate()
+    for (facts, ((p2p, crypto), withdrawn)) in
+        out.iter_mut().zip(deposits.into_iter().zip(purchases).zip(withdrawals))
     {
-        let activity = Activity { p2p, crypto, ..activity };
-        src.memo().live_activity.insert(parts[i], Arc::new(activity));
-        src.memo().live_withdrawals.insert(parts[i], Arc::new(withdrawn));
+        facts.activity.p2p = p2p;
+        facts.activity.crypto = crypto;
+        facts.withdrawals = withdrawn;
     }
     Ok(())
 }
@@ -181,8 +285,7 @@ async fn orders(
     Ok(out)
 }
 
-async fn bonuses(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Error> {
-    let mut out: Vec<Vec<BonusGroup>> = vec![Vec::new(); parts.len()];
+async fn bonuses(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) -> Result<(), sqlx::Error> {
     let mut q = src.sql();
     let cte = parts_table(&mut q, parts);
     let (key, group) = day_key(src, &mut q, "b.created_at", parts);
@@ -192,21 +295,17 @@ async fn bonuses(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Erro
         join = join_parts(src, "rewards_bonus", "b", "created_at")
     ));
     for row in src.all(&q).await? {
-        out[part(&row, parts)?].push(BonusGroup {
+        out[part(&row, parts)?].bonuses.push(BonusGroup {
             key: text(&row, 1)?,
             status: text(&row, 2)?,
             count: int(&row, 3)?,
             kobo: int(&row, 4)?,
         });
     }
-    for (i, groups) in out.into_iter().enumerate() {
-        src.memo().live_bonuses.insert(parts[i], Arc::new(groups));
-    }
     Ok(())
 }
 
-async fn user_sets(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Error> {
-    let mut out: Vec<Vec<DayUsers>> = vec![Vec::new(); parts.len()];
+async fn user_sets(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) -> Result<(), sqlx::Error> {
     let mut q = src.sql();
     let cte = parts_table(&mut q, parts);
     let (key, group) = day_key(src, &mut q, "t.created_at", parts);
@@ -217,22 +316,17 @@ async fn user_sets(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Er
         join = join_parts(src, "wallet_wallettransaction", "t", "created_at")
     ));
     for row in src.all(&q).await? {
-        out[part(&row, parts)?].push(DayUsers {
+        out[part(&row, parts)?].users.push(DayUsers {
             key: text(&row, 1)?,
             any: id_set(opt_text(&row, 2)?)?,
             success: id_set(opt_text(&row, 3)?)?,
         });
     }
-    for (i, sets) in out.into_iter().enumerate() {
-        src.memo().live_users.insert(parts[i], Arc::new(sets));
-    }
     Ok(())
 }
 
 /// Sign-ups per part: by day, as id sets (churn, joined-before counts) and by referrer.
-async fn signups(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Error> {
-    let mut by_day: Vec<Vec<(String, i64)>> = vec![Vec::new(); parts.len()];
-    let mut sets: Vec<RoaringBitmap> = vec![RoaringBitmap::new(); parts.len()];
+async fn signups(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) -> Result<(), sqlx::Error> {
     let mut q = src.sql();
     let cte = parts_table(&mut q, parts);
     let (key, group) = day_key(src, &mut q, "u.date_joined", parts);
@@ -242,12 +336,11 @@ async fn signups(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Erro
         join = join_parts(src, "accounts_user", "u", "date_joined")
     ));
     for row in src.all(&q).await? {
-        let i = part(&row, parts)?;
+        let facts = &mut out[part(&row, parts)?];
         let set = id_set(opt_text(&row, 2)?)?;
-        by_day[i].push((text(&row, 1)?, set.len() as i64));
-        sets[i] |= set;
+        facts.signups.push((text(&row, 1)?, set.len() as i64));
+        facts.joined |= set;
     }
-    let mut referrals: HashMap<usize, Vec<(String, i64, i64)>> = HashMap::new();
     let mut q = src.sql();
     let cte = parts_table(&mut q, parts);
     q.push(&format!(
@@ -256,14 +349,7 @@ async fn signups(src: &mut Source<'_>, parts: &[Range]) -> Result<(), sqlx::Erro
         join = join_parts(src, "accounts_user", "u", "date_joined")
     ));
     for row in src.all(&q).await? {
-        referrals.entry(part(&row, parts)?).or_default().push((String::new(), int(&row, 1)?, int(&row, 2)?));
-    }
-    for (i, (days, set)) in by_day.into_iter().zip(sets).enumerate() {
-        let memo = src.memo();
-        memo.joined_count.insert(parts[i], set.len() as i64);
-        memo.joined_live.insert(parts[i], Arc::new(set));
-        memo.live_signups.insert(parts[i], Arc::new(days));
-        memo.live_referrals.insert(parts[i], Arc::new(referrals.remove(&i).unwrap_or_default()));
+        out[part(&row, parts)?].referrals.push((String::new(), int(&row, 1)?, int(&row, 2)?));
     }
     Ok(())
 }

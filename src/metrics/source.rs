@@ -118,7 +118,7 @@ impl<'c> Source<'c> {
         }
         let store = self.days.as_ref()?;
         Some(match store.cover(range) {
-            Some(cover) => (cover.days.to_vec(), cover.live),
+            Some(cover) => (cover.stored().cloned().collect(), cover.live),
             None => (Vec::new(), vec![range]),
         })
     }

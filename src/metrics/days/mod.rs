@@ -34,7 +34,9 @@ pub const MIN_SPAN_DAYS: i64 = 730;
 pub const STORE_VERSION: i64 = 1;
 
 /// One whole local day.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Equality compares the facts, not [`Day::hours`]: the slots are an index of the same facts.
+#[derive(Clone, Debug, Default)]
 pub struct Day {
     /// The local date.
     pub date: NaiveDate,
@@ -52,6 +54,34 @@ pub struct Day {
     pub joined: RoaringBitmap,
     /// `(referrer id, users it referred who joined that day)`, by referrer id.
     pub referrals: Vec<(i64, i64)>,
+    /// The same facts cut into the day's hours (see [`slot_bounds`]), or empty. Kept only for
+    /// the few days that common windows start or end inside of, so a window's first and last
+    /// day fold from whole hours and only the part of one hour on each side is read live.
+    pub hours: Vec<Arc<Day>>,
+}
+
+impl PartialEq for Day {
+    fn eq(&self, other: &Day) -> bool {
+        self.date == other.date
+            && self.activity == other.activity
+            && self.withdrawals == other.withdrawals
+            && self.bonuses == other.bonuses
+            && self.active == other.active
+            && self.active_success == other.active_success
+            && self.joined == other.joined
+            && self.referrals == other.referrals
+    }
+}
+
+/// Where the hour slots of local day `date` begin, and where the last one ends: every hour
+/// from local midnight to the next (23 or 25 slots on a DST change; the last one shorter in a
+/// zone whose change is not a whole hour).
+pub fn slot_bounds(tz: Tz, date: NaiveDate) -> Vec<DateTime<Utc>> {
+    let (start, end) = (local_midnight(tz, date), local_midnight(tz, date + Duration::days(1)));
+    let mut bounds: Vec<DateTime<Utc>> =
+        (0..).map(|h| start + Duration::hours(h)).take_while(|t| *t < end).collect();
+    bounds.push(end);
+    bounds
 }
 
 impl Day {
@@ -66,25 +96,54 @@ impl Day {
     }
 
     /// Puts every list in one order with one group per attribute set, so two reads of the same
-    /// facts compare equal whatever order the database returned the groups in.
+    /// facts compare equal whatever order the database returned the groups in (and a day merged
+    /// from its hours equals the day read whole).
     pub fn normalize(&mut self) {
-        let tx_order =
-            |g: &super::facts::tx::TxGroup| (g.category.clone(), g.tx_type.clone(), g.status.clone(), g.p2p);
-        self.activity.tx.sort_by_key(tx_order);
         // The query groups a NULL reference apart from a non-P2P one; both are "not P2P" here.
-        self.activity.tx.dedup_by(|next, kept| {
-            let same = tx_order(next) == tx_order(kept);
-            if same {
+        merge_groups(
+            &mut self.activity.tx,
+            |g| (g.category.clone(), g.tx_type.clone(), g.status.clone(), g.p2p),
+            |kept, next| {
                 kept.count += next.count;
                 kept.kobo += next.kobo;
-            }
-            same
-        });
-        self.activity.p2p.sort();
-        self.activity.crypto.sort();
-        self.withdrawals.sort();
-        self.bonuses.sort_by(|a, b| a.status.cmp(&b.status));
-        self.referrals.sort_unstable();
+            },
+        );
+        let order_key = |g: &OrderGroup| (g.key.clone(), g.status.clone(), g.network.clone());
+        let add_order = |kept: &mut OrderGroup, next: &OrderGroup| {
+            kept.count += next.count;
+            kept.kobo += next.kobo;
+        };
+        merge_groups(&mut self.activity.p2p, order_key, add_order);
+        merge_groups(&mut self.activity.crypto, order_key, add_order);
+        merge_groups(&mut self.withdrawals, order_key, add_order);
+        merge_groups(
+            &mut self.bonuses,
+            |g| g.status.clone(),
+            |kept, next| {
+                kept.count += next.count;
+                kept.kobo += next.kobo;
+            },
+        );
+        merge_groups(&mut self.referrals, |r| r.0, |kept, next| kept.1 += next.1);
+    }
+
+    /// The day `date` whose facts are those of `hours` together, keeping them as its slots.
+    pub fn from_hours(date: NaiveDate, hours: Vec<Arc<Day>>) -> Day {
+        let mut day = Day::empty(date);
+        for hour in &hours {
+            day.activity.tx.extend(hour.activity.tx.iter().cloned());
+            day.activity.p2p.extend(hour.activity.p2p.iter().cloned());
+            day.activity.crypto.extend(hour.activity.crypto.iter().cloned());
+            day.withdrawals.extend(hour.withdrawals.iter().cloned());
+            day.bonuses.extend(hour.bonuses.iter().cloned());
+            day.active |= &hour.active;
+            day.active_success |= &hour.active_success;
+            day.joined |= &hour.joined;
+            day.referrals.extend(hour.referrals.iter().copied());
+        }
+        day.normalize();
+        day.hours = hours;
+        day
     }
 
     /// Roughly how many bytes the day holds.
@@ -120,7 +179,20 @@ impl Day {
             + self.active.serialized_size()
             + self.active_success.serialized_size()
             + self.joined.serialized_size()
+            + self.hours.iter().map(|h| h.approx_bytes()).sum::<usize>()
     }
+}
+
+/// Sorts `groups` by `key` and merges the groups of one key with `add`.
+fn merge_groups<G, K: Ord>(groups: &mut Vec<G>, key: impl Fn(&G) -> K, add: impl Fn(&mut G, &G)) {
+    groups.sort_by_key(&key);
+    groups.dedup_by(|next, kept| {
+        let same = key(next) == key(kept);
+        if same {
+            add(kept, next);
+        }
+        same
+    });
 }
 
 /// What came before the first stored day, kept as totals so lifetime figures stay exact.
@@ -144,13 +216,25 @@ pub struct DayStore {
     generation: i64,
 }
 
-/// What a range needs: the stored days it covers whole and the parts to read live.
+/// What a range needs: the stored days it covers whole, the hour slots it covers whole of the
+/// days it covers partly, and the parts to read live.
 #[derive(Debug)]
 pub struct Cover<'a> {
     /// Stored days inside the range, in date order.
     pub days: &'a [Arc<Day>],
-    /// The rest of the range (at most a head and a tail), to be read from the platform.
+    /// Hour slots inside the range of the days it covers only partly.
+    pub slots: Vec<&'a Arc<Day>>,
+    /// The rest of the range, to be read from the platform: what lies outside the stored days,
+    /// and of a partly covered day what its slots do not cover (at most an hour on each side).
     pub live: Vec<Range>,
+}
+
+impl<'a> Cover<'a> {
+    /// Everything stored inside the range: the whole days, then the hour slots. Counts and sums
+    /// add across them and user sets union; per-day figures merge the entries of one date.
+    pub fn stored(&self) -> impl Iterator<Item = &'a Arc<Day>> + '_ {
+        self.days.iter().chain(self.slots.iter().copied())
+    }
 }
 
 /// The parts of a [`DayStore`], as the summary database holds them.
@@ -301,33 +385,76 @@ impl DayStore {
         self.base.revenue_kobo
     }
 
-    /// How `range` splits into stored days and live parts; `None` when no stored day lies
-    /// wholly inside it (then the whole range is read live).
+    /// How `range` splits into stored days, hour slots and live parts; `None` when nothing
+    /// stored lies wholly inside it (then the whole range is read live).
     pub fn cover(&self, range: Range) -> Option<Cover<'_>> {
         if range.end <= range.start || self.days.is_empty() {
             return None;
         }
         let tz = self.tz;
-        let mut from = local_date(tz, range.start);
-        if local_midnight(tz, from) < range.start {
-            from += Duration::days(1);
-        }
-        let mut to = local_date(tz, range.end); // exclusive
-        if local_midnight(tz, to) > range.end {
-            to -= Duration::days(1);
-        }
-        let (from, to) = (from.max(self.first), to.min(self.end_date()));
-        if from >= to {
+        let (a, b) = (range.start.max(self.start()), range.end.min(self.end()));
+        if a >= b {
             return None;
         }
-        let lo = usize::try_from((from - self.first).num_days()).ok()?;
-        let hi = usize::try_from((to - self.first).num_days()).ok()?;
-        let (head_end, tail_start) = (local_midnight(tz, from), local_midnight(tz, to));
-        let live = [Range::new(range.start, head_end), Range::new(tail_start, range.end)]
-            .into_iter()
-            .filter(|r| r.end > r.start)
-            .collect();
-        Some(Cover { days: &self.days[lo..hi], live })
+        let mut from = local_date(tz, a);
+        if local_midnight(tz, from) < a {
+            from += Duration::days(1);
+        }
+        let mut to = local_date(tz, b); // exclusive
+        if local_midnight(tz, to) > b {
+            to -= Duration::days(1);
+        }
+        let mut cover = Cover { days: &[], slots: Vec::new(), live: Vec::new() };
+        if range.start < a {
+            cover.live.push(Range::new(range.start, a));
+        }
+        if from <= to {
+            let lo = usize::try_from((from - self.first).num_days()).ok()?;
+            let hi = usize::try_from((to - self.first).num_days()).ok()?;
+            cover.days = &self.days[lo..hi];
+            self.split_partial(Range::new(a, local_midnight(tz, from)), &mut cover);
+            self.split_partial(Range::new(local_midnight(tz, to), b), &mut cover);
+        } else {
+            // Inside one day.
+            self.split_partial(Range::new(a, b), &mut cover);
+        }
+        if b < range.end {
+            cover.live.push(Range::new(b, range.end));
+        }
+        if cover.days.is_empty() && cover.slots.is_empty() {
+            return None;
+        }
+        Some(cover)
+    }
+
+    /// Adds `part` (inside one stored day) to `cover`: the day's whole hour slots inside it, and
+    /// the rest live; all of it live when the day keeps no slots.
+    fn split_partial<'s>(&'s self, part: Range, cover: &mut Cover<'s>) {
+        if part.end <= part.start {
+            return;
+        }
+        let date = local_date(self.tz, part.start);
+        let bounds = slot_bounds(self.tz, date);
+        let hours = match self.day(date) {
+            Some(day) if day.hours.len() + 1 == bounds.len() => &day.hours,
+            _ => {
+                cover.live.push(part);
+                return;
+            }
+        };
+        let first = bounds.partition_point(|t| *t < part.start);
+        let last = bounds.partition_point(|t| *t <= part.end).saturating_sub(1);
+        if first >= last {
+            cover.live.push(part);
+            return;
+        }
+        if part.start < bounds[first] {
+            cover.live.push(Range::new(part.start, bounds[first]));
+        }
+        cover.slots.extend(&hours[first..last]);
+        if bounds[last] < part.end {
+            cover.live.push(Range::new(bounds[last], part.end));
+        }
     }
 
     /// How `[start, cutoff)` splits, for "joined before" and "revenue before" cutoffs: `None`
@@ -339,6 +466,7 @@ impl DayStore {
         }
         Some(self.cover(Range::new(start, cutoff)).unwrap_or(Cover {
             days: &[],
+            slots: Vec::new(),
             live: [Range::new(start, cutoff)].into_iter().filter(|r| r.end > r.start).collect(),
         }))
     }
@@ -506,5 +634,106 @@ mod tests {
         };
         let gap = DayStore::from_parts(parts).unwrap_err();
         assert_eq!((gap.found, gap.position), (date(2026, 6, 3), 1));
+    }
+
+    /// `date` with one empty slot per hour, as a run keeps the days windows cut partway.
+    fn with_slots(tz: Tz, mut s: DayStore, date: NaiveDate) -> DayStore {
+        let slots = slot_bounds(tz, date).len() - 1;
+        let hours = (0..slots).map(|_| Arc::new(Day::empty(date))).collect();
+        let i = usize::try_from((date - s.first).num_days()).unwrap();
+        s.days[i] = Arc::new(Day::from_hours(date, hours));
+        s
+    }
+
+    #[test]
+    fn a_partly_covered_day_with_hour_slots_reads_only_the_part_of_an_hour_on_each_side() {
+        let tz = chrono_tz::Africa::Lagos;
+        let at = |d, h, m| Utc.with_ymd_and_hms(2026, 6, d, h, m, 0).unwrap();
+        let s = store(tz, date(2026, 6, 1), 14, at(15, 0, 0));
+        let s = with_slots(tz, s, date(2026, 6, 8));
+        // 06-08 11:20 local .. 06-15 11:20 local.
+        let now = at(15, 10, 20);
+        let cover = s.cover(Range::new(now - Duration::days(7), now)).unwrap();
+        assert_eq!(dates(&cover), (9..=14).map(|d| date(2026, 6, d)).collect::<Vec<_>>());
+        // The slots from 12:00 local (11:00 UTC) to midnight: 12 of the 24.
+        assert_eq!(cover.slots.len(), 12);
+        assert_eq!(cover.live, vec![Range::new(at(8, 10, 20), at(8, 11, 0)), Range::new(at(14, 23, 0), now)]);
+        // The previous week ends inside the same day: its slots from midnight to 11:00 local.
+        let cover = s.cover(Range::new(now - Duration::days(14), now - Duration::days(7))).unwrap();
+        assert_eq!(cover.slots.len(), 11);
+        assert_eq!(cover.live.last(), Some(&Range::new(at(8, 10, 0), at(8, 10, 20))));
+    }
+
+    #[test]
+    fn a_range_inside_one_day_folds_the_day_s_whole_slots() {
+        let tz = chrono_tz::Africa::Lagos;
+        let at = |d, h, m| Utc.with_ymd_and_hms(2026, 6, d, h, m, 0).unwrap();
+        let s = with_slots(tz, store(tz, date(2026, 6, 1), 14, at(15, 0, 0)), date(2026, 6, 10));
+        // 06-10 02:30 .. 06-10 05:45 local: slots 03:00 .. 05:00 whole.
+        let cover = s.cover(Range::new(at(10, 1, 30), at(10, 4, 45))).unwrap();
+        assert!(cover.days.is_empty());
+        assert_eq!(cover.slots.len(), 2);
+        assert_eq!(
+            cover.live,
+            vec![Range::new(at(10, 1, 30), at(10, 2, 0)), Range::new(at(10, 4, 0), at(10, 4, 45))]
+        );
+        // Inside one hour: nothing stored is whole, so all of it is live.
+        assert!(s.cover(Range::new(at(10, 1, 30), at(10, 1, 50))).is_none());
+        // A day without slots is still read live.
+        assert!(s.cover(Range::new(at(11, 1, 30), at(11, 4, 45))).is_none());
+    }
+
+    #[test]
+    fn hour_slots_follow_the_local_day() {
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(slot_bounds(ny, date(2026, 3, 8)).len() - 1, 23);
+        assert_eq!(slot_bounds(ny, date(2026, 11, 1)).len() - 1, 25);
+        assert_eq!(slot_bounds(ny, date(2026, 6, 1)).len() - 1, 24);
+        // Kolkata is UTC+05:30: its slots start at its own midnight, on the half hour in UTC.
+        let kolkata = chrono_tz::Asia::Kolkata;
+        let bounds = slot_bounds(kolkata, date(2026, 6, 1));
+        assert_eq!(bounds[0], Utc.with_ymd_and_hms(2026, 5, 31, 18, 30, 0).unwrap());
+        assert_eq!(bounds[24], Utc.with_ymd_and_hms(2026, 6, 1, 18, 30, 0).unwrap());
+    }
+
+    #[test]
+    fn a_day_merged_from_its_hours_equals_the_day_read_whole() {
+        use crate::metrics::facts::tx::TxGroup;
+        let d = date(2026, 6, 1);
+        let tx = |status: &str, count, kobo| TxGroup {
+            key: "2026-06-01".into(),
+            category: "airtime".into(),
+            tx_type: "debit".into(),
+            status: status.into(),
+            p2p: false,
+            count,
+            kobo,
+        };
+        let order = |status: &str, count, kobo| OrderGroup {
+            key: "2026-06-01".into(),
+            status: status.into(),
+            network: "TRC20".into(),
+            count,
+            kobo,
+        };
+        let mut h1 = Day::empty(d);
+        h1.activity.tx = vec![tx("success", 2, 500)];
+        h1.activity.crypto = vec![order("completed", 1, 100)];
+        h1.active = RoaringBitmap::from_iter([1, 2]);
+        h1.referrals = vec![(7, 1)];
+        let mut h2 = Day::empty(d);
+        h2.activity.tx = vec![tx("success", 1, 250), tx("failed", 1, 10)];
+        h2.activity.crypto = vec![order("completed", 2, 300)];
+        h2.active = RoaringBitmap::from_iter([2, 3]);
+        h2.referrals = vec![(7, 2), (9, 1)];
+        let merged = Day::from_hours(d, vec![Arc::new(h1), Arc::new(h2)]);
+        let mut whole = Day::empty(d);
+        whole.activity.tx = vec![tx("failed", 1, 10), tx("success", 3, 750)];
+        whole.activity.crypto = vec![order("completed", 3, 400)];
+        whole.active = RoaringBitmap::from_iter([1, 2, 3]);
+        whole.referrals = vec![(7, 3), (9, 1)];
+        assert_eq!(merged, whole);
+        assert_eq!(merged.hours.len(), 2);
+        assert_eq!(merged.activity.tx, whole.activity.tx);
     }
 }

@@ -7,7 +7,7 @@
 //! re-read every run; (2) a new row, found by an id watermark per table whatever its
 //! `created_at`, so a back-dated insert re-reads its own day. Everything else is reused.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -95,22 +95,74 @@ impl DayStore {
         Ok(DayStore::from_parts(parts).expect("read days are consecutive"))
     }
 
+    /// The first date a refresh at `now` re-reads in any case (the settle window and the days
+    /// that ended since the store was read), and the date after the last one it keeps.
+    fn reread_span(&self, now: DateTime<Utc>, settle_days: u32) -> (NaiveDate, NaiveDate) {
+        let end = DayStore::end_of_whole_days(self.tz, now).max(self.end_date());
+        let settle_from = (end - Duration::days(i64::from(settle_days))).min(self.end_date()).max(self.first);
+        (settle_from, end)
+    }
+
+    /// Which of `dates` a refresh at `now` should be given read hour by hour (see
+    /// [`crate::metrics::live::read_hours`]): those it re-reads anyway, and, when this store
+    /// already keeps slots (a run of this process made it, so later runs will reuse them), those
+    /// it keeps without. A store fresh from the summary database keeps none: a one-shot
+    /// `recompute` would read the slots of days it does not re-read only to exit.
+    pub fn hours_wanted(
+        &self,
+        dates: &BTreeSet<NaiveDate>,
+        now: DateTime<Utc>,
+        settle_days: u32,
+    ) -> BTreeSet<NaiveDate> {
+        let (settle_from, end) = self.reread_span(now, settle_days);
+        let keeps_slots = self.days.iter().any(|d| !d.hours.is_empty());
+        dates
+            .iter()
+            .filter(|d| **d >= self.first && **d < end)
+            .filter(|d| {
+                **d >= settle_from || (keeps_slots && self.day(**d).is_none_or(|day| day.hours.is_empty()))
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Gives the stored days of `hourly` their hour slots. A day whose facts read by the hour
+    /// differ from the stored ones changed outside the settle window: it keeps its stored facts
+    /// (and no slots) until a full rebuild, as every other such day; its date is returned.
+    pub fn attach_hours(&mut self, hourly: BTreeMap<NaiveDate, Day>) -> Vec<NaiveDate> {
+        let mut differing = Vec::new();
+        for (date, day) in hourly {
+            let Some(i) =
+                usize::try_from((date - self.first).num_days()).ok().filter(|i| *i < self.days.len())
+            else {
+                continue;
+            };
+            if *self.days[i] == day {
+                self.days[i] = Arc::new(day);
+            } else {
+                differing.push(date);
+            }
+        }
+        differing
+    }
+
     /// This store brought up to `now`: the days that ended since it was read, the last
-    /// `settle_days` whole days, and any day holding a row inserted since (by id) are read again;
-    /// days before `keep_from` are folded into the base. Reads through `src` (one snapshot).
+    /// `settle_days` whole days, and any day holding a row inserted since (by id) are read again
+    /// (taken from `hourly` where it has them, removed from it); days before `keep_from` are
+    /// folded into the base. Reads through `src` (one snapshot).
     pub async fn refresh(
         &self,
         src: &mut Source<'_>,
         now: DateTime<Utc>,
         keep_from: DateTime<Utc>,
         settle_days: u32,
+        hourly: &mut BTreeMap<NaiveDate, Day>,
     ) -> Result<Result<Refresh, NeedsRebuild>, sqlx::Error> {
         let tz = self.tz;
         if now < self.read_at {
             return Ok(Err(NeedsRebuild::ClockBehind));
         }
-        let end = DayStore::end_of_whole_days(tz, now).max(self.end_date());
-        let settle_from = (end - Duration::days(i64::from(settle_days))).min(self.end_date()).max(self.first);
+        let (settle_from, end) = self.reread_span(now, settle_days);
         let watermarks = read_watermarks(src).await?;
         let Some(backdated) = backdated_dates(src, self.watermarks, local_midnight(tz, settle_from)).await?
         else {
@@ -126,18 +178,24 @@ impl DayStore {
         }
         let mut days: Vec<Arc<Day>> = self.days.clone();
         let mut changed = Vec::new();
-        for (from, to) in runs(&dates) {
-            for day in read_days(src, from, to).await? {
-                let i = usize::try_from((day.date - self.first).num_days()).expect("after the first day");
-                if i < days.len() {
-                    if *days[i] != day {
-                        changed.push(day.date);
-                        days[i] = Arc::new(day);
-                    }
-                } else {
+        let mut read: Vec<Day> = dates.iter().filter_map(|d| hourly.remove(d)).collect();
+        let unread: BTreeSet<NaiveDate> =
+            dates.iter().filter(|d| !read.iter().any(|r| r.date == **d)).copied().collect();
+        for (from, to) in runs(&unread) {
+            read.extend(read_days(src, from, to).await?);
+        }
+        read.sort_by_key(|d| d.date);
+        for day in read {
+            let i = usize::try_from((day.date - self.first).num_days()).expect("after the first day");
+            if i < days.len() {
+                if *days[i] != day {
                     changed.push(day.date);
-                    days.push(Arc::new(day));
                 }
+                // Replaced even when equal: its hour slots (or their absence) are the new read's.
+                days[i] = Arc::new(day);
+            } else {
+                changed.push(day.date);
+                days.push(Arc::new(day));
             }
         }
         // Days before the span the windows need leave the store; their totals join the base.

@@ -1,6 +1,7 @@
 //! Users active in a range: exact distinct-user counts, folded from the day store's per-day
 //! user sets where it has them, and the per-day sets themselves.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -66,8 +67,8 @@ async fn count_from_store(src: &mut Source<'_>, spec: &ActiveSpec) -> Result<Opt
     // A range without a whole stored day (today so far, yesterday's partial window) is read
     // live as user sets too: a small grouped read, never the flag scan.
     let (days, live) = match store.cover(spec.range) {
-        Some(cover) => (cover.days, cover.live),
-        None => (&[][..], vec![spec.range]),
+        Some(cover) => (cover.stored().collect(), cover.live),
+        None => (Vec::new(), vec![spec.range]),
     };
     let mut users = RoaringBitmap::new();
     for day in days {
@@ -83,7 +84,7 @@ async fn count_from_store(src: &mut Source<'_>, spec: &ActiveSpec) -> Result<Opt
         // counted set by set: before the first day, on whole days, and on the partial day.
         Some(joined) => {
             let mut n = users.intersection_len(&store.base().joined);
-            for day in joined.days {
+            for day in joined.stored() {
                 n += users.intersection_len(&day.joined);
             }
             for part in joined.live {
@@ -210,19 +211,32 @@ pub async fn distinct_users_by(
         Some(store) => {
             // A range without a whole stored day is read as live user sets too (the day sets
             // are shared with the other counts of the range; a per-day distinct count is not).
-            let (days, live) = match store.cover(range) {
-                Some(cover) => (cover.days, cover.live),
-                None => (&[][..], vec![range]),
+            let (days, slots, live) = match store.cover(range) {
+                Some(cover) => (cover.days, cover.slots, cover.live),
+                None => (&[][..], Vec::new(), vec![range]),
             };
             let mut rows: Vec<(String, i64)> = days
                 .iter()
                 .filter(|d| !d.active.is_empty())
                 .map(|d| (d.key(), d.active.len() as i64))
                 .collect();
-            for part in live {
-                let sets = live_user_sets(src, part).await?;
-                rows.extend(sets.iter().map(|day| (day.key.clone(), day.any.len() as i64)));
+            // A partly covered day is its slots and live parts together: a user active in two
+            // of them counts once.
+            let mut partial: BTreeMap<String, RoaringBitmap> = BTreeMap::new();
+            for slot in slots {
+                *partial.entry(slot.key()).or_default() |= &slot.active;
             }
+            for part in live {
+                for day in live_user_sets(src, part).await?.iter() {
+                    *partial.entry(day.key.clone()).or_default() |= &day.any;
+                }
+            }
+            rows.extend(
+                partial
+                    .into_iter()
+                    .filter(|(_, users)| !users.is_empty())
+                    .map(|(key, users)| (key, users.len() as i64)),
+            );
             rows
         }
         None => count_distinct_users_by(src, range, bucket).await?,

@@ -32,8 +32,8 @@ pub async fn top_referrers(
     // Without a whole stored day in the range, its sign-ups are counted live by referrer (a
     // small indexed read) and ranked here, as with the stored days.
     let (days, live) = match store.cover(range) {
-        Some(cover) => (cover.days, cover.live),
-        None => (&[][..], vec![range]),
+        Some(cover) => (cover.stored().collect(), cover.live),
+        None => (Vec::new(), vec![range]),
     };
     let mut counts: HashMap<i64, i64> = HashMap::new();
     for day in days {

@@ -1,5 +1,7 @@
 //! Users: current flags, totals at cutoffs, and sign-ups per bucket and per day.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use roaring::RoaringBitmap;
@@ -102,7 +104,7 @@ async fn joined_before(src: &mut Source<'_>, cutoffs: &[DateTime<Utc>]) -> Resul
     for cutoff in cutoffs {
         match store.cover_to(*cutoff) {
             Some(cover) => {
-                let days: u64 = cover.days.iter().map(|d| d.joined.len()).sum();
+                let days: u64 = cover.stored().map(|d| d.joined.len()).sum();
                 folded.push(store.base().joined.len() + days);
                 live.push(cover.live);
             }
@@ -185,7 +187,12 @@ pub async fn signups_by(
         let total = rows.iter().map(|(_, n)| n).sum();
         rows = if total > 0 { vec![(String::new(), total)] } else { Vec::new() };
     }
-    Ok(rows)
+    // A partly covered day comes as its hour slots and live parts: one row per day.
+    let mut merged: BTreeMap<String, i64> = BTreeMap::new();
+    for (key, n) in rows {
+        *merged.entry(key).or_default() += n;
+    }
+    Ok(merged.into_iter().collect())
 }
 
 /// Each local day's sign-ups in `range` as a set of user ids (one row per day).
