@@ -375,3 +375,56 @@ async fn start_up_runs_only_when_snapshots_are_missing_or_stale() {
     // Older than one period: due again.
     assert!(refresh_if_stale(&materializer, Some(Duration::from_millis(1))).await);
 }
+
+/// The daily series are brought up to date, not rewritten: after a deposit lands on one day,
+/// the next run changes that day's rows (revenue up by exactly its amount) and leaves every
+/// other row as the first run wrote it.
+#[tokio::test]
+async fn a_run_rewrites_only_the_daily_rows_that_changed() {
+    let daily = |t: &TestDb| {
+        let pool = t.db.pool.clone();
+        async move {
+            sqlx::query(
+                "SELECT CAST(day AS TEXT), metric, dimension, CAST(value AS TEXT), run_id FROM analytics_daily_metric",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let key = (r.get::<String, _>(0), r.get::<String, _>(1), r.get::<String, _>(2));
+                (key, (r.get::<String, _>(3).parse::<rust_decimal::Decimal>().unwrap(), r.get::<i64, _>(4)))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+        }
+    };
+    for backend in BACKENDS {
+        let Some(t) = platform(backend).await else { continue };
+        let ctx = context(&t);
+        let first = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().run_id.unwrap();
+        let before = daily(&t).await;
+        // Two days ago at noon, Lagos time (UTC+1): inside the settle window.
+        let day = (Utc::now() - chrono::Duration::days(2)).date_naive();
+        let at = format!("{day} 11:00:00");
+        let script = common::fixture::Fixture::default()
+            .tx(9_000_001, 1, "deposit", "credit", "12.50", "success", &at, None)
+            .rows_script(backend);
+        sqlx::raw_sql(&script).execute(&t.db.pool).await.unwrap();
+        let second = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().run_id.unwrap();
+        let after = daily(&t).await;
+        assert_eq!(after.len(), before.len(), "{backend:?}");
+        let revenue = (day.to_string(), "revenue.revenue_trend.revenue".to_string(), String::new());
+        assert_eq!(
+            after[&revenue].0,
+            before[&revenue].0 + rust_decimal::Decimal::new(1250, 2),
+            "{backend:?}"
+        );
+        for (key, (value, run)) in &after {
+            if key.0 == day.to_string() && *value != before[key].0 {
+                assert_eq!(*run, second, "{backend:?} {key:?}");
+            } else {
+                assert_eq!((*value, *run), (before[key].0, first), "{backend:?} {key:?} changed");
+            }
+        }
+    }
+}

@@ -1,6 +1,9 @@
 //! The summary tables: migrations, run records, and the atomic write of a run's results.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
@@ -186,28 +189,67 @@ pub async fn write_results(
         q.execute(conn).await?;
     }
     if let Some(largest) = daily_from {
-        let mut q = Sql::new(dialect);
-        q.push("DELETE FROM analytics_daily_metric");
-        q.execute(conn).await?;
-        for s in snapshots.iter().filter(|s| s.window_days == largest) {
-            let rows: Vec<Value> = daily(s.endpoint, &s.payload)
-                .into_iter()
-                .map(|d: DailyValue| Value::from(vec![d.day, d.metric, d.dimension, d.value]))
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let mut q = Sql::new(dialect);
-            let rows = q.json_rows(rows.into(), &[Cast::Date, Cast::Text, Cast::Text, Cast::Numeric]);
-            let (at, run) = (q.ts(s.computed_at), q.int(run_id));
-            q.push(&format!(
-                "INSERT INTO analytics_daily_metric (day, metric, dimension, value, computed_at, run_id) \
-                 SELECT c0, c1, c2, c3, {at}, {run} FROM {rows}"
-            ));
-            q.execute(conn).await?;
-        }
+        let series: Vec<(DailyValue, DateTime<Utc>)> = snapshots
+            .iter()
+            .filter(|s| s.window_days == largest)
+            .flat_map(|s| daily(s.endpoint, &s.payload).into_iter().map(move |d| (d, s.computed_at)))
+            .collect();
+        write_daily(conn, dialect, run_id, series).await?;
     }
     Ok(())
+}
+
+/// Brings `analytics_daily_metric` to `series`, writing only what differs: a run changes the
+/// values of a few days (today, the settle window, the window's first day) out of a year of
+/// them, and rewriting thousands of unchanged rows cost more than the rest of the write.
+/// `computed_at` and `run_id` of a row are therefore those of the run that last changed it.
+async fn write_daily(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    series: Vec<(DailyValue, DateTime<Utc>)>,
+) -> Result<(), sqlx::Error> {
+    type Key = (String, String, String);
+    let mut q = Sql::new(dialect);
+    q.push("SELECT CAST(day AS TEXT), metric, dimension, CAST(value AS TEXT) FROM analytics_daily_metric");
+    let mut stored: HashMap<Key, Option<Decimal>> = HashMap::new();
+    for row in q.fetch_all(conn).await? {
+        let key = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        stored.insert(key, row.try_get::<String, _>(3)?.parse().ok());
+    }
+    let mut upserts: Vec<Value> = Vec::new();
+    let mut computed_at = None;
+    for (d, at) in series {
+        let key = (d.day, d.metric, d.dimension);
+        let same =
+            stored.remove(&key).flatten().is_some_and(|old| d.value.parse::<Decimal>().ok() == Some(old));
+        if !same {
+            computed_at = Some(at);
+            upserts.push(serde_json::json!([key.0, key.1, key.2, d.value]));
+        }
+    }
+    if !stored.is_empty() {
+        let gone: Vec<Value> =
+            stored.into_keys().map(|(day, metric, dim)| serde_json::json!([day, metric, dim])).collect();
+        let mut q = Sql::new(dialect);
+        let rows = q.json_rows(gone.into(), &[Cast::Date, Cast::Text, Cast::Text]);
+        q.push(&format!(
+            "DELETE FROM analytics_daily_metric WHERE (day, metric, dimension) IN (SELECT c0, c1, c2 FROM {rows})"
+        ));
+        q.execute(conn).await?;
+    }
+    let Some(at) = computed_at else { return Ok(()) };
+    let mut q = Sql::new(dialect);
+    let rows = q.json_rows(upserts.into(), &[Cast::Date, Cast::Text, Cast::Text, Cast::Numeric]);
+    let (at, run) = (q.ts(at), q.int(run_id));
+    // `WHERE true`: SQLite reads an ON CONFLICT right after a SELECT's FROM as a join clause.
+    q.push(&format!(
+        "INSERT INTO analytics_daily_metric (day, metric, dimension, value, computed_at, run_id) \
+         SELECT c0, c1, c2, c3, {at}, {run} FROM {rows} WHERE true \
+         ON CONFLICT (day, metric, dimension) DO UPDATE SET value = excluded.value, \
+         computed_at = excluded.computed_at, run_id = excluded.run_id"
+    ));
+    q.execute(conn).await.map(|_| ())
 }
 
 /// Why a run's results were not written.
