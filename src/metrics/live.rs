@@ -197,7 +197,8 @@ fn day_key(src: &Source<'_>, q: &mut Sql, column: &str, parts: &[Range]) -> (Str
 
 /// `p` joined to `table` as `alias`, each part to the rows whose `column` falls in it. PostgreSQL
 /// is told to walk the index once per part (a lateral subquery); a plain join let it hash the
-/// whole table. SQLite already loops over the few parts.
+/// whole table. Every table read here has its time index from `create-indexes` (without it,
+/// each part would scan the table). SQLite already loops over the few parts.
 fn join_parts(src: &Source<'_>, table: &str, alias: &str, column: &str) -> String {
     match src.dialect() {
         crate::db::Dialect::Postgres => format!(
