@@ -278,3 +278,39 @@ async fn windows_folded_from_hour_slots_equal_windows_computed_from_scratch() {
         }
     }
 }
+
+/// A day changed in place outside the settle window is not half-updated by its hour slots:
+/// `attach_hours` names it and leaves it as stored, without slots.
+#[tokio::test]
+async fn hour_slots_are_not_attached_to_a_day_that_changed_since_it_was_stored() {
+    use mafita_analytics::metrics::live::read_hours;
+    for backend in BACKENDS {
+        let script = rows_around_the_cut().script(backend);
+        let Some(t) = fresh(backend, &script).await else { continue };
+        let settings = MetricSettings::default();
+        let now = at(2026, 3, 13, 14, 35);
+        let mut conn = t.db.pool.acquire().await.unwrap();
+        let mut src = Source::new(&mut conn, t.db.dialect, &settings);
+        let mut store = DayStore::build(&mut src, at(2026, 2, 20, 0, 0), now, 0).await.unwrap();
+        // Row 2 (03-02 14:10, pending) settles after the store was read.
+        sqlx::query("UPDATE wallet_wallettransaction SET status = 'success' WHERE id = 2")
+            .execute(&t.db.pool)
+            .await
+            .unwrap();
+        let dates = [date(2026, 3, 2), date(2026, 3, 5)].into_iter().collect();
+        let hourly = read_hours(&mut src, &dates).await.unwrap();
+        assert_eq!(store.attach_hours(hourly), vec![date(2026, 3, 2)], "{backend:?}");
+        let day = |d| store.days().iter().find(|day| day.date == d).unwrap().clone();
+        assert!(day(date(2026, 3, 2)).hours.is_empty(), "{backend:?}");
+        assert_eq!(day(date(2026, 3, 5)).hours.len(), 24, "{backend:?}");
+        // The stored day still counts row 2 as pending: success airtime rows 1 and 3, not 2 too.
+        let airtime_success: i64 = day(date(2026, 3, 2))
+            .activity
+            .tx
+            .iter()
+            .filter(|g| g.category == "airtime" && g.status == "success")
+            .map(|g| g.count)
+            .sum();
+        assert_eq!(airtime_success, 2, "{backend:?}");
+    }
+}
