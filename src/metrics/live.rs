@@ -95,7 +95,6 @@ pub(crate) async fn read_parts(src: &mut Source<'_>, parts: &[Range]) -> Result<
     }
     activity(src, parts, &mut out).await?;
     bonuses(src, parts, &mut out).await?;
-    user_sets(src, parts, &mut out).await?;
     signups(src, parts, &mut out).await?;
     Ok(out)
 }
@@ -224,13 +223,18 @@ async fn activity(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) 
     let table = parts_table(&mut q, parts);
     let (key, group) = day_key(src, &mut q, "t.created_at", parts);
     let sum = src.dialect().kobo_sum("t.amount", None);
+    // Each group's users too: the day's user sets are the union of its groups' (and of its
+    // `success` groups'), so the rows are scanned once for both.
+    let ids = src.dialect().id_list("t.user_id");
     q.push(&format!(
         "{table}SELECT p.i, {key}, t.category, t.tx_type, t.status, CASE WHEN {P2P_REFERENCE} THEN 1 ELSE 0 END, \
-         CAST(COUNT(*) AS BIGINT), {sum} FROM {join} GROUP BY p.i, {group}, 3, 4, 5, {P2P_REFERENCE}",
+         CAST(COUNT(*) AS BIGINT), {sum}, {ids} FROM {join} GROUP BY p.i, {group}, 3, 4, 5, {P2P_REFERENCE}",
         join = join_parts(src, "wallet_wallettransaction", "t", "created_at")
     ));
+    let mut users: Vec<BTreeMap<String, DayUsers>> = vec![BTreeMap::new(); parts.len()];
     for row in src.all(&q).await? {
-        out[part(&row, parts)?].activity.tx.push(TxGroup {
+        let i = part(&row, parts)?;
+        let group = TxGroup {
             key: text(&row, 1)?,
             category: text(&row, 2)?,
             tx_type: text(&row, 3)?,
@@ -238,7 +242,19 @@ async fn activity(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) 
             p2p: int(&row, 5)? == 1,
             count: int(&row, 6)?,
             kobo: int(&row, 7)?,
-        });
+        };
+        let ids = id_set(opt_text(&row, 8)?)?;
+        let day = users[i]
+            .entry(group.key.clone())
+            .or_insert_with(|| DayUsers { key: group.key.clone(), ..DayUsers::default() });
+        if group.status == "success" {
+            day.success |= &ids;
+        }
+        day.any |= ids;
+        out[i].activity.tx.push(group);
+    }
+    for (facts, days) in out.iter_mut().zip(users) {
+        facts.users = days.into_values().collect();
     }
     let deposits = orders(src, parts, "p2p_depositorder").await?;
     let purchases = orders(src, parts, "gasfee_cryptopurchase").await?;
@@ -301,26 +317,6 @@ async fn bonuses(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) -
             status: text(&row, 2)?,
             count: int(&row, 3)?,
             kobo: int(&row, 4)?,
-        });
-    }
-    Ok(())
-}
-
-async fn user_sets(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) -> Result<(), sqlx::Error> {
-    let mut q = src.sql();
-    let cte = parts_table(&mut q, parts);
-    let (key, group) = day_key(src, &mut q, "t.created_at", parts);
-    let any = src.dialect().id_list("t.user_id");
-    let success = src.dialect().id_list("CASE WHEN t.status = 'success' THEN t.user_id END");
-    q.push(&format!(
-        "{cte}SELECT p.i, {key}, {any}, {success} FROM {join} GROUP BY p.i, {group}",
-        join = join_parts(src, "wallet_wallettransaction", "t", "created_at")
-    ));
-    for row in src.all(&q).await? {
-        out[part(&row, parts)?].users.push(DayUsers {
-            key: text(&row, 1)?,
-            any: id_set(opt_text(&row, 2)?)?,
-            success: id_set(opt_text(&row, 3)?)?,
         });
     }
     Ok(())
