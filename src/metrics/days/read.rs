@@ -14,14 +14,13 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::{Base, Day, DayStore, StoreParts};
 use crate::db::{parse_db_timestamp, Bucket, Dialect};
-use crate::metrics::facts::active::active_user_sets;
 use crate::metrics::facts::orders::{order_groups, OrderTable};
 use crate::metrics::facts::platform::bonus_groups;
 use crate::metrics::facts::referrals::referral_counts;
 use crate::metrics::facts::revenue::sum_revenue_before;
+use crate::metrics::facts::tx::tx_groups_with_users;
 use crate::metrics::facts::users::{joined_ids, signup_sets};
 use crate::metrics::facts::{int, text};
-use crate::metrics::fold::Activity;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 use crate::time::{local_date, local_midnight};
@@ -51,8 +50,8 @@ const COMMIT_LAG_IDS: i64 = 1000;
 /// More back-dated rows than this in one refresh: the refresh gives up and the run rebuilds.
 const MAX_BACKDATED_ROWS: i64 = 100_000;
 
-/// Id lists of a day's users are read this many days per query, so a long span never holds
-/// more than a month of id text in memory at once.
+/// Transaction groups, with their id lists of users, are read this many days per query, so a
+/// long span never holds more than a month of id text in memory at once.
 const USER_SET_CHUNK_DAYS: i64 = 31;
 
 /// What a refresh produced.
@@ -257,18 +256,12 @@ pub async fn read_days(
         let date = NaiveDate::parse_from_str(key, "%Y-%m-%d").ok()?;
         usize::try_from((date - first).num_days()).ok().filter(|i| *i < len)
     };
-    let activity = Activity::query(src, span, Bucket::Day).await?;
-    for g in activity.tx {
-        if let Some(i) = index(&g.key) {
-            days[i].activity.tx.push(g);
-        }
-    }
-    for g in activity.p2p {
+    for g in order_groups(src, OrderTable::P2pDeposit, span, Bucket::Day).await? {
         if let Some(i) = index(&g.key) {
             days[i].activity.p2p.push(g);
         }
     }
-    for g in activity.crypto {
+    for g in order_groups(src, OrderTable::CryptoPurchase, span, Bucket::Day).await? {
         if let Some(i) = index(&g.key) {
             days[i].activity.crypto.push(g);
         }
@@ -287,10 +280,14 @@ pub async fn read_days(
     while chunk_from < end {
         let chunk_to = (chunk_from + Duration::days(USER_SET_CHUNK_DAYS)).min(end);
         let chunk = Range::new(local_midnight(tz, chunk_from), local_midnight(tz, chunk_to));
-        for users in active_user_sets(src, chunk).await? {
-            if let Some(i) = index(&users.key) {
-                days[i].active = users.any;
-                days[i].active_success = users.success;
+        // Each transaction group with its users: the rows are scanned once for both.
+        for (g, users) in tx_groups_with_users(src, chunk, Bucket::Day).await? {
+            if let Some(i) = index(&g.key) {
+                if g.status == "success" {
+                    days[i].active_success |= &users;
+                }
+                days[i].active |= users;
+                days[i].activity.tx.push(g);
             }
         }
         chunk_from = chunk_to;

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{bucket_key, in_range, int, opt_text, text, NO_INDEX};
+use roaring::RoaringBitmap;
+
+use super::{bucket_key, id_set, in_range, int, opt_text, text, NO_INDEX};
 use crate::db::{parse_db_timestamp, Bucket, Sql};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
@@ -179,21 +181,41 @@ pub async fn tx_groups(
     range: Range,
     bucket: Bucket,
 ) -> Result<Vec<TxGroup>, sqlx::Error> {
+    Ok(read_groups(src, range, bucket, false).await?.into_iter().map(|(g, _)| g).collect())
+}
+
+/// [`tx_groups`] with each group's users: a day's user sets are the union of its groups' (and
+/// of its `success` groups'), so the day store reads the rows once for both.
+pub async fn tx_groups_with_users(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<(TxGroup, RoaringBitmap)>, sqlx::Error> {
+    read_groups(src, range, bucket, true).await
+}
+
+async fn read_groups(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+    with_users: bool,
+) -> Result<Vec<(TxGroup, RoaringBitmap)>, sqlx::Error> {
     let mut q = src.sql();
     let key = bucket_key(src, &mut q, "t.created_at", bucket, range);
     let (key, group) = (key.select, key.group);
     let window = in_range(&mut q, "t.created_at", range);
     let sum = src.dialect().kobo_sum("t.amount", None);
+    let users = if with_users { src.dialect().id_list("t.user_id") } else { "NULL".to_string() };
     q.push(&format!(
         "SELECT {key}, t.category, t.tx_type, t.status, \
-         CASE WHEN {P2P_REFERENCE} THEN 1 ELSE 0 END, CAST(COUNT(*) AS BIGINT), {sum} \
+         CASE WHEN {P2P_REFERENCE} THEN 1 ELSE 0 END, CAST(COUNT(*) AS BIGINT), {sum}, {users} \
          FROM wallet_wallettransaction t WHERE {window} GROUP BY {group}, 2, 3, 4, {P2P_REFERENCE}"
     ));
     src.all(&q)
         .await?
         .iter()
         .map(|row| {
-            Ok(TxGroup {
+            let group = TxGroup {
                 key: text(row, 0)?,
                 category: text(row, 1)?,
                 tx_type: text(row, 2)?,
@@ -201,7 +223,8 @@ pub async fn tx_groups(
                 p2p: int(row, 4)? == 1,
                 count: int(row, 5)?,
                 kobo: int(row, 6)?,
-            })
+            };
+            Ok((group, id_set(opt_text(row, 7)?)?))
         })
         .collect()
 }
