@@ -89,6 +89,21 @@ async fn platform_with_store(backend: Backend) -> Option<(TestDb, MetricSettings
     Some((t, settings, store))
 }
 
+/// Every endpoint over `w` folded from `store` equals the same window computed from scratch.
+async fn assert_folded_equals_scratch(
+    t: &TestDb,
+    settings: &MetricSettings,
+    store: &Arc<DayStore>,
+    w: &Window,
+    label: &str,
+) {
+    for endpoint in Endpoint::ALL {
+        let folded = payload(t, settings, Some(store.clone()), endpoint, w).await;
+        let scratch = payload(t, settings, None, endpoint, w).await;
+        assert_eq!(folded, scratch, "{label} {endpoint:?} {:?}", w.kind);
+    }
+}
+
 fn now() -> DateTime<Utc> {
     let (y, m, d, h, min) = NOW;
     at(y, m, d, h, min)
@@ -126,11 +141,7 @@ async fn windows_folded_from_the_store_equal_windows_computed_from_scratch() {
             windows.push(Window::calendar(now(), settings.tz, from, to).unwrap());
         }
         for w in &windows {
-            for endpoint in Endpoint::ALL {
-                let folded = payload(&t, &settings, Some(store.clone()), endpoint, w).await;
-                let scratch = payload(&t, &settings, None, endpoint, w).await;
-                assert_eq!(folded, scratch, "{backend:?} {endpoint:?} {:?}", w.kind);
-            }
+            assert_folded_equals_scratch(&t, &settings, &store, w, &format!("{backend:?}")).await;
         }
     }
 }
@@ -269,11 +280,7 @@ async fn windows_folded_from_hour_slots_equal_windows_computed_from_scratch() {
             for w in &windows {
                 let cover = store.cover(w.current).unwrap();
                 assert!(!cover.slots.is_empty(), "{tz} {:?} folds no slot", w.kind);
-                for endpoint in Endpoint::ALL {
-                    let folded = payload(&t, &settings, Some(store.clone()), endpoint, w).await;
-                    let scratch = payload(&t, &settings, None, endpoint, w).await;
-                    assert_eq!(folded, scratch, "{backend:?} {tz} {endpoint:?} {:?}", w.kind);
-                }
+                assert_folded_equals_scratch(&t, &settings, &store, w, &format!("{backend:?} {tz}")).await;
             }
         }
     }

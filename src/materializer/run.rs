@@ -325,17 +325,18 @@ async fn read_platform(
     run_id: i64,
     prior: Option<Arc<DayStore>>,
 ) -> Result<(Vec<Snapshot>, RunDays), RunError> {
-    let mut jobs = Vec::new();
-    for &days in &ctx.windows {
-        let window = Window::rolling(now, ctx.settings.tz, days).expect("validated windows");
-        jobs.extend(Endpoint::ALL.iter().map(|e| (*e, window)));
-    }
+    let windows: Vec<Window> = ctx
+        .windows
+        .iter()
+        .map(|days| Window::rolling(now, ctx.settings.tz, *days).expect("validated windows"))
+        .collect();
+    let jobs: Vec<(Endpoint, Window)> =
+        windows.iter().flat_map(|w| Endpoint::ALL.iter().map(move |e| (*e, *w))).collect();
     let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
     let mut tx = begin_read(&mut conn, ctx).await?;
     let compute_all = async {
         // One source for the whole snapshot: payloads share what it has read.
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        let windows: Vec<Window> = jobs.iter().map(|(_, w)| *w).collect();
         let days = run_days(&mut src, ctx, now, run_id, prior.as_deref(), &windows).await?;
         src.set_days(Some(days.store.clone()));
         // Every window's partial days in one read per fact, instead of a few reads per window.

@@ -170,7 +170,8 @@ pub async fn write_results(
         q.execute(conn).await?;
     }
     // Every snapshot of a run is computed at the run's one `now`.
-    if let Some(computed_at) = snapshots.first().map(|s| s.computed_at) {
+    let computed_at = snapshots.first().map(|s| s.computed_at);
+    if let Some(computed_at) = computed_at {
         let rows: Vec<Value> = snapshots
             .iter()
             .flat_map(|s| {
@@ -189,12 +190,12 @@ pub async fn write_results(
         q.execute(conn).await?;
     }
     if let Some(largest) = daily_from {
-        let series: Vec<(DailyValue, DateTime<Utc>)> = snapshots
+        let series: Vec<DailyValue> = snapshots
             .iter()
             .filter(|s| s.window_days == largest)
-            .flat_map(|s| daily(s.endpoint, &s.payload).into_iter().map(move |d| (d, s.computed_at)))
+            .flat_map(|s| daily(s.endpoint, &s.payload))
             .collect();
-        write_daily(conn, dialect, run_id, series).await?;
+        write_daily(conn, dialect, run_id, computed_at, series).await?;
     }
     Ok(())
 }
@@ -207,7 +208,8 @@ async fn write_daily(
     conn: &mut AnyConnection,
     dialect: Dialect,
     run_id: i64,
-    series: Vec<(DailyValue, DateTime<Utc>)>,
+    computed_at: Option<DateTime<Utc>>,
+    series: Vec<DailyValue>,
 ) -> Result<(), sqlx::Error> {
     type Key = (String, String, String);
     let mut q = Sql::new(dialect);
@@ -218,13 +220,11 @@ async fn write_daily(
         stored.insert(key, row.try_get::<String, _>(3)?.parse().ok());
     }
     let mut upserts: Vec<Value> = Vec::new();
-    let mut computed_at = None;
-    for (d, at) in series {
+    for d in series {
         let key = (d.day, d.metric, d.dimension);
         let same =
             stored.remove(&key).flatten().is_some_and(|old| d.value.parse::<Decimal>().ok() == Some(old));
         if !same {
-            computed_at = Some(at);
             upserts.push(serde_json::json!([key.0, key.1, key.2, d.value]));
         }
     }
@@ -238,10 +238,11 @@ async fn write_daily(
         ));
         q.execute(conn).await?;
     }
-    let Some(at) = computed_at else { return Ok(()) };
+    // A value to write means a snapshot, so the run's `now`.
+    let Some(computed_at) = computed_at.filter(|_| !upserts.is_empty()) else { return Ok(()) };
     let mut q = Sql::new(dialect);
     let rows = q.json_rows(upserts.into(), &[Cast::Date, Cast::Text, Cast::Text, Cast::Numeric]);
-    let (at, run) = (q.ts(at), q.int(run_id));
+    let (at, run) = (q.ts(computed_at), q.int(run_id));
     // `WHERE true`: SQLite reads an ON CONFLICT right after a SELECT's FROM as a join clause.
     q.push(&format!(
         "INSERT INTO analytics_daily_metric (day, metric, dimension, value, computed_at, run_id) \

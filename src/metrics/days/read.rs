@@ -177,9 +177,8 @@ impl DayStore {
         }
         let mut days: Vec<Arc<Day>> = self.days.clone();
         let mut changed = Vec::new();
+        let unread: BTreeSet<NaiveDate> = dates.iter().filter(|d| !hourly.contains_key(d)).copied().collect();
         let mut read: Vec<Day> = dates.iter().filter_map(|d| hourly.remove(d)).collect();
-        let unread: BTreeSet<NaiveDate> =
-            dates.iter().filter(|d| !read.iter().any(|r| r.date == **d)).copied().collect();
         for (from, to) in runs(&unread) {
             read.extend(read_days(src, from, to).await?);
         }
