@@ -7,11 +7,13 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use crate::api::auth::mint_token;
+use crate::api::auth::{mint_signed, SigningKey};
+use crate::api::shutdown_signal;
 use crate::api::startup::serve_with;
-use crate::config::{parse_windows, AuthArgs, MaterializerArgs, MetricArgs, PlatformDb, ServeArgs};
+use crate::config::{parse_windows, AuthArgs, MaterializerArgs, MetricArgs, PlatformDb, Secret, ServeArgs};
 use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
+use crate::materializer::run::cancel;
 use crate::materializer::store::migrate;
 use crate::materializer::verify::{verify, verify_days};
 use crate::materializer::{instance_name, run_once_as, Faults, RunContext, RunKind, RunTrigger};
@@ -97,9 +99,13 @@ pub struct ServeCommand {
 pub struct TokenArgs {
     /// Platform database, needed only to look up --email.
     #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    database_url: Option<Secret>,
     #[command(flatten)]
     auth: AuthArgs,
+    /// RSA private key (PEM) that signs tokens when ANALYTICS_JWT_ALGORITHM=RS256; its public
+    /// half is ANALYTICS_JWT_PUBLIC_KEY.
+    #[arg(long, env = "ANALYTICS_JWT_PRIVATE_KEY", hide_env_values = true)]
+    private_key: Option<Secret>,
     /// The user's id.
     #[arg(long, conflicts_with = "email", required_unless_present = "email")]
     user_id: Option<i64>,
@@ -221,13 +227,13 @@ pub async fn context_for(
     materializer: &MaterializerArgs,
     metrics: &MetricArgs,
 ) -> anyhow::Result<RunContext> {
-    let platform = open_platform(platform_url, 4).await?;
+    let platform = open_platform(platform_url, materializer.platform_pool_size).await?;
     let summary = match materializer.analytics_database_url.as_deref() {
         Some(url) if url != platform_url => {
             Db::connect(ConnectSpec {
                 url,
                 setting: "ANALYTICS_DATABASE_URL",
-                max_connections: 4,
+                max_connections: materializer.summary_pool_size,
                 create_sqlite: true,
             })
             .await?
@@ -269,9 +275,13 @@ async fn run_recompute(args: RecomputeArgs) -> anyhow::Result<()> {
     let ctx = run_context(&args.summary).await?;
     require_summary_tables(&ctx).await?;
     let kind = if args.full { RunKind::Full } else { RunKind::Incremental };
-    let outcome = run_once_as(&ctx, RunTrigger::Cli, None, None, kind)
-        .await
-        .expect("waits for the lease without a deadline");
+    // SIGTERM (a CronJob stopped, a deploy) cancels the run cleanly: recorded, lease released.
+    let outcome = tokio::select! {
+        outcome = run_once_as(&ctx, RunTrigger::Cli, None, None, kind) => {
+            outcome.expect("waits for the lease without a deadline")
+        }
+        _ = shutdown_signal() => cancel(&ctx).await,
+    };
     match (&outcome.error, outcome.run_id) {
         (None, Some(id)) => {
             eprintln!("run {id} succeeded: {} windows × 6 endpoints", ctx.windows.len());
@@ -389,11 +399,24 @@ async fn run_serve(args: ServeCommand) -> anyhow::Result<()> {
 }
 
 async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
-    let secret = args.auth.hs256_secret().map_err(anyhow::Error::msg)?;
+    // Sign with the algorithm the service verifies with, or the token would be refused.
+    let secret = match args.auth.jwt_algorithm {
+        jsonwebtoken::Algorithm::RS256 => None,
+        _ => Some(args.auth.hs256_secret().map_err(anyhow::Error::msg)?),
+    };
+    let key = match (&secret, &args.private_key) {
+        (Some(secret), _) => SigningKey::Hs256(secret.expose()),
+        (None, Some(pem)) if !pem.expose().is_empty() => SigningKey::Rs256(pem.expose()),
+        (None, _) => anyhow::bail!(
+            "ANALYTICS_JWT_ALGORITHM=RS256: set ANALYTICS_JWT_PRIVATE_KEY (or --private-key) to the PEM private \
+             key whose public half is ANALYTICS_JWT_PUBLIC_KEY, or use a token from the platform's login"
+        ),
+    };
     let user_id = match (args.user_id, &args.email) {
         (Some(id), _) => id,
         (None, Some(email)) => {
-            let url = args.database_url.as_deref().context("DATABASE_URL must be set to look up --email")?;
+            let url =
+                args.database_url.as_ref().context("DATABASE_URL must be set to look up --email")?.expose();
             let db = open_platform(url, 1).await?;
             let mut q = crate::db::Sql::new(db.dialect);
             let p = q.text(email.as_str());
@@ -407,7 +430,7 @@ async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
     };
     println!(
         "{}",
-        mint_token(&secret.0, &args.auth.user_id_claim, user_id, args.ttl).map_err(anyhow::Error::msg)?
+        mint_signed(key, &args.auth.user_id_claim, user_id, args.ttl).map_err(anyhow::Error::msg)?
     );
     Ok(())
 }

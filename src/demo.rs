@@ -63,9 +63,13 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
             key
         }
     };
-    let token =
-        mint_token(&secret.0, &args.auth.user_id_claim, admin, std::time::Duration::from_secs(12 * 3600))
-            .map_err(anyhow::Error::msg)?;
+    let token = mint_token(
+        secret.expose(),
+        &args.auth.user_id_claim,
+        admin,
+        std::time::Duration::from_secs(12 * 3600),
+    )
+    .map_err(anyhow::Error::msg)?;
     let schedule = args.materializer.schedule.clone();
     let rebuild = args.materializer.rebuild_schedule.clone();
     serve_with(ctx, &args.auth, &args.serve, &schedule, &rebuild, |addr| banner(addr, &token)).await

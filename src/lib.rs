@@ -12,5 +12,6 @@ pub mod materializer;
 pub mod memory;
 pub mod metrics;
 pub mod seed;
+pub mod task;
 pub mod telemetry;
 pub mod time;

@@ -796,7 +796,10 @@ async fn a_run_killed_during_its_write_leaves_the_previous_days_and_snapshots() 
         let snapshots_before = snapshots(&t.db).await;
 
         // Act: the write fails after two snapshots.
-        let failing = RunContext { faults: Faults { fail_after_snapshots: Some(2) }, ..at(&ctx, later) };
+        let failing = RunContext {
+            faults: Faults { fail_after_snapshots: Some(2), ..Faults::default() },
+            ..at(&ctx, later)
+        };
         let outcome = run_once(&failing, RunTrigger::Cli, None, None).await.unwrap();
 
         // Assert: nothing of it is stored.

@@ -120,7 +120,10 @@ async fn a_run_failing_midway_leaves_the_previous_run_in_place() {
         let before = load_snapshots(&mut conn, t.db.dialect).await.unwrap();
         drop(conn);
 
-        let failing = RunContext { faults: Faults { fail_after_snapshots: Some(4) }, ..ctx.clone() };
+        let failing = RunContext {
+            faults: Faults { fail_after_snapshots: Some(4), ..Faults::default() },
+            ..ctx.clone()
+        };
         let second = run_once(&failing, RunTrigger::Admin, Some(1), None).await.unwrap();
         assert!(!second.succeeded());
         assert!(second.error.as_deref().unwrap().contains("injected failure after 4"));

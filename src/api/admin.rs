@@ -46,6 +46,7 @@ pub async fn recompute(
             return Err(ApiError::BadRequest(format!("full must be true or false (got {other:?})")))
         }
     };
+    throttle(&state).await?;
     let ticket = state.materializer.request_as(RunTrigger::Admin, Some(user.id), kind).await;
     let coalesced = ticket.coalesced;
     let run_id = tokio::time::timeout(START_WAIT, ticket.started).await.ok().and_then(Result::ok).flatten();
@@ -53,7 +54,7 @@ pub async fn recompute(
         if let Ok(Ok(outcome)) = tokio::time::timeout(FINISH_WAIT, ticket.finished).await {
             if let Some(id) = outcome.run_id {
                 // Serve the new numbers at once rather than at the next reload tick.
-                if let Err(e) = state.snapshots.refresh(&state.summary).await {
+                if let Err(e) = state.snapshots.refresh(&state.summary, &state.windows).await {
                     tracing::warn!(error = %e, "could not reload snapshots after the run");
                 }
                 let run = load_run(&state.summary, id).await?.ok_or(ApiError::NotFound)?;
@@ -68,6 +69,43 @@ pub async fn recompute(
     let status = if run_id.is_some() { "running" } else { "queued" };
     Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id, "status": status, "coalesced": coalesced })))
         .into_response())
+}
+
+/// Refuses an admin-triggered run sooner than `ANALYTICS_ADMIN_MIN_INTERVAL` after the last
+/// one started, on any instance (the summary database knows them all): each run holds a
+/// long read transaction on the platform's primary, and a script looping on this route must
+/// not keep one open back to back.
+async fn throttle(state: &AppState) -> Result<(), ApiError> {
+    let interval = state.admin_min_interval;
+    if interval.is_zero() {
+        return Ok(());
+    }
+    let q = run_query(&state.summary, "WHERE trigger = 'admin' ORDER BY id DESC LIMIT 1");
+    let mut conn = state.summary.pool.acquire().await.map_err(|e| database_error(&e))?;
+    let rows = q.fetch_all(&mut conn).await.map_err(|e| database_error(&e))?;
+    let last = rows.first().map(run_json).transpose().map_err(|e| database_error(&e))?;
+    let Some(started) = last
+        .as_ref()
+        .and_then(|r| r["started_at"].as_str())
+        .and_then(|t| t.parse::<chrono::DateTime<Utc>>().ok())
+    else {
+        return Ok(());
+    };
+    let since = (Utc::now() - started).to_std().unwrap_or_default();
+    if since >= interval {
+        return Ok(());
+    }
+    let wait = interval - since;
+    let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Err(ApiError::TooManyRequests {
+        detail: format!(
+            "An admin-triggered run started {} s ago; runs may be triggered at most every {} s \
+             (ANALYTICS_ADMIN_MIN_INTERVAL). Retry in {retry_after} s; scheduled runs keep the numbers fresh meanwhile.",
+            since.as_secs(),
+            interval.as_secs()
+        ),
+        retry_after,
+    })
 }
 
 const RUN_COLUMNS: &str =
@@ -172,7 +210,17 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
             "approx_bytes": store.approx_bytes(),
         })
     });
+    let task = |health: &crate::task::TaskHealth| {
+        json!({
+            "restarts": health.restarts(),
+            "last_panic": health.last_panic().map(|(at, message)| json!({ "at": rfc3339_micros(at), "message": message })),
+        })
+    };
     Ok(Json(json!({
+        "tasks": {
+            "run_worker": task(state.materializer.health()),
+            "reloader": task(&state.reloader),
+        },
         "snapshots": snapshots,
         "day_store": day_store,
         "windows": state.windows,

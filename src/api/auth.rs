@@ -1,7 +1,7 @@
 //! Django SimpleJWT access tokens and DRF's `IsAuthenticated` + `IsAdminUser`, as an extractor:
 //! a handler that takes [`StaffUser`] is admin-only, visibly in its signature.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -77,65 +77,117 @@ struct UserFlags {
     read_at: Instant,
 }
 
-/// Caches users' active/staff flags for at most the TTL so polling costs no database round
-/// trip; when the platform database is unreachable a known user's last flags are reused
-/// (up to a day), so the snapshots keep being served through a platform outage.
+/// Users' active/staff flags, read from the platform database through a pool of their own (so
+/// on-demand windows and runs never starve token checks) and reused for at most the TTL
+/// (SPEC §5), so polling costs no round trip. A deactivated or demoted user loses access
+/// within the TTL whenever the database answers.
+///
+/// Only when the database cannot be connected to at all may a known user's last flags stand
+/// in, for at most `stale_if_unreachable` past their TTL, so a platform outage does not lock
+/// operators out of the snapshots. Any error from a database that answers (a failed query, a
+/// busy pool) is an error, never a reason to trust old flags. While the database is
+/// unreachable, requests do not each wait for a connection: for a few seconds after a failed
+/// connection, checks go straight to the last flags (or to a 503).
 pub struct UserCache {
+    db: Db,
     ttl: Duration,
+    stale_if_unreachable: Duration,
     entries: moka::sync::Cache<i64, UserFlags>,
+    unreachable_until: Mutex<Option<Instant>>,
 }
 
-/// How long last-known flags may stand in while the platform database is down.
-const STALE_IF_ERROR: Duration = Duration::from_secs(24 * 3600);
+/// How long after a failed connection checks skip the database.
+const RETRY_CONNECTING_AFTER: Duration = Duration::from_secs(3);
 
 impl UserCache {
-    /// A cache reusing flags for `ttl`.
-    pub fn new(ttl: Duration) -> UserCache {
+    /// A cache over `db` reusing flags for `ttl`, and for `stale_if_unreachable` more while
+    /// `db` cannot be reached.
+    pub fn new(db: Db, ttl: Duration, stale_if_unreachable: Duration) -> UserCache {
         UserCache {
+            db,
             ttl,
-            entries: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(STALE_IF_ERROR).build(),
+            stale_if_unreachable,
+            entries: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl + stale_if_unreachable)
+                .build(),
+            unreachable_until: Mutex::new(None),
         }
     }
 
-    async fn flags(&self, platform: &Db, user_id: i64) -> Result<UserFlags, ApiError> {
+    /// The pool token checks use.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    async fn flags(&self, user_id: i64) -> Result<UserFlags, ApiError> {
         let cached = self.entries.get(&user_id);
         if let Some(flags) = cached.filter(|f| f.read_at.elapsed() <= self.ttl) {
             return Ok(flags);
         }
-        let mut q = Sql::new(platform.dialect);
+        let stand_in = cached.filter(|f| f.read_at.elapsed() <= self.ttl + self.stale_if_unreachable);
+        let down = self.unreachable_until.lock().expect("not poisoned").is_some_and(|t| Instant::now() < t);
+        if down {
+            return stand_in.ok_or_else(unreachable);
+        }
+        match self.read(user_id).await {
+            Ok(flags) => {
+                *self.unreachable_until.lock().expect("not poisoned") = None;
+                self.entries.insert(user_id, flags);
+                Ok(flags)
+            }
+            Err(e) if cannot_connect(&e, &self.db) => {
+                *self.unreachable_until.lock().expect("not poisoned") =
+                    Some(Instant::now() + RETRY_CONNECTING_AFTER);
+                match stand_in {
+                    Some(flags) => {
+                        tracing::warn!(user_id, error = %e, "platform database unreachable; reusing the user's last flags");
+                        Ok(flags)
+                    }
+                    None => Err(unreachable()),
+                }
+            }
+            Err(e) => Err(database_error(&e)),
+        }
+    }
+
+    async fn read(&self, user_id: i64) -> Result<UserFlags, sqlx::Error> {
+        let mut q = Sql::new(self.db.dialect);
         let id = q.int(user_id);
         q.push(&format!(
             "SELECT CASE WHEN is_active THEN 1 ELSE 0 END, CASE WHEN is_staff THEN 1 ELSE 0 END \
              FROM accounts_user WHERE id = {id}"
         ));
-        let fetched = async {
-            let mut conn = platform.pool.acquire().await?;
-            q.fetch_all(&mut conn).await
-        }
-        .await;
-        match fetched {
-            Ok(rows) => {
-                let flags = match rows.first() {
-                    Some(row) => UserFlags {
-                        exists: true,
-                        active: row.try_get::<i64, _>(0).unwrap_or(0) == 1,
-                        staff: row.try_get::<i64, _>(1).unwrap_or(0) == 1,
-                        read_at: Instant::now(),
-                    },
-                    None => UserFlags { exists: false, active: false, staff: false, read_at: Instant::now() },
-                };
-                self.entries.insert(user_id, flags);
-                Ok(flags)
-            }
-            Err(e) => match cached {
-                Some(flags) => {
-                    tracing::warn!(user_id, error = %e, "platform database unreachable; reusing last known user flags");
-                    Ok(flags)
-                }
-                None => Err(database_error(&e)),
+        let mut conn = self.db.pool.acquire().await?;
+        let rows = q.fetch_all(&mut conn).await?;
+        let read_at = Instant::now();
+        Ok(match rows.first() {
+            Some(row) => UserFlags {
+                exists: true,
+                active: row.try_get::<i64, _>(0)? == 1,
+                staff: row.try_get::<i64, _>(1)? == 1,
+                read_at,
             },
-        }
+            None => UserFlags { exists: false, active: false, staff: false, read_at },
+        })
     }
+}
+
+/// Whether `e` means the database could not be connected to at all, as opposed to a database
+/// that answered with an error or a pool busy with other work. A pool that times out with no
+/// live connection could not open one (sqlx retries refused connections until its deadline).
+fn cannot_connect(e: &sqlx::Error, db: &Db) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => true,
+        sqlx::Error::PoolTimedOut => db.pool.size() == 0,
+        _ => false,
+    }
+}
+
+fn unreachable() -> ApiError {
+    ApiError::Unavailable(
+        "Analytics are temporarily unavailable: the platform database cannot be reached.".into(),
+    )
 }
 
 /// An authenticated, active staff user (DRF `IsAdminUser`).
@@ -164,7 +216,7 @@ impl FromRequestParts<Arc<AppState>> for StaffUser {
             return Err(ApiError::NotAuthenticated);
         }
         let id = state.verifier.verify(token)?;
-        let flags = state.users.flags(&state.platform, id).await?;
+        let flags = state.users.flags(id).await?;
         if !flags.exists {
             return Err(ApiError::UserRejected { detail: "User not found", code: "user_not_found" });
         }
@@ -178,8 +230,26 @@ impl FromRequestParts<Arc<AppState>> for StaffUser {
     }
 }
 
+/// The key a token is signed with: the same algorithm the service verifies with.
+pub enum SigningKey<'a> {
+    /// HS256 with the shared secret.
+    Hs256(&'a str),
+    /// RS256 with an RSA private key in PEM form (the public half is `ANALYTICS_JWT_PUBLIC_KEY`).
+    Rs256(&'a str),
+}
+
 /// Mints a SimpleJWT-compatible HS256 access token for `user_id`, valid for `ttl`.
 pub fn mint_token(secret: &str, user_id_claim: &str, user_id: i64, ttl: Duration) -> Result<String, String> {
+    mint_signed(SigningKey::Hs256(secret), user_id_claim, user_id, ttl)
+}
+
+/// Mints a SimpleJWT-compatible access token for `user_id`, valid for `ttl`, signed with `key`.
+pub fn mint_signed(
+    key: SigningKey<'_>,
+    user_id_claim: &str,
+    user_id: i64,
+    ttl: Duration,
+) -> Result<String, String> {
     let now = chrono::Utc::now().timestamp();
     let claims = serde_json::json!({
         "token_type": "access",
@@ -188,10 +258,17 @@ pub fn mint_token(secret: &str, user_id_claim: &str, user_id: i64, ttl: Duration
         "jti": format!("{:032x}", rand::random::<u128>()),
         user_id_claim: user_id,
     });
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .map_err(|e| format!("could not sign the token: {e}"))
+    let (algorithm, key) = match key {
+        SigningKey::Hs256(secret) => {
+            (Algorithm::HS256, jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))
+        }
+        SigningKey::Rs256(pem) => (
+            Algorithm::RS256,
+            jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
+                format!("ANALYTICS_JWT_PRIVATE_KEY is not an RSA private key in PEM form: {e}")
+            })?,
+        ),
+    };
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(algorithm), &claims, &key)
+        .map_err(|e| format!("could not sign the token: {e}"))
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// An error answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: a parameter is malformed or out of range; the message names it.
     #[error("{0}")]
@@ -37,6 +37,22 @@ pub enum ApiError {
     /// 503: nothing can be served right now.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: every on-demand slot stayed busy for the whole queue wait.
+    #[error("{detail}")]
+    Busy {
+        /// Message.
+        detail: String,
+        /// Seconds after which a retry is worth it.
+        retry_after: u64,
+    },
+    /// 429 with `Retry-After`: asked again sooner than the configured interval allows.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Message.
+        detail: String,
+        /// Seconds until the request would be accepted.
+        retry_after: u64,
+    },
     /// 500: logged with its cause, shown bare.
     #[error("internal error")]
     Internal(String),
@@ -52,7 +68,8 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +88,9 @@ impl IntoResponse for ApiError {
             other => json!({ "detail": other.to_string() }),
         };
         let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::Busy { retry_after, .. } | ApiError::TooManyRequests { retry_after, .. } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

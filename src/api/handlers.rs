@@ -11,7 +11,7 @@ use chrono::Utc;
 use super::auth::StaffUser;
 use super::error::{database_error, ApiError};
 use super::params::Params;
-use super::response::{Prepared, Source};
+use super::response::Prepared;
 use super::AppState;
 use crate::metrics::export::{export_filename, export_transactions, export_users, ExportRows};
 use crate::metrics::report::{report, ReportRequest};
@@ -133,6 +133,8 @@ pub async fn export(
         MetricError::Database(db) => database_error(&db),
     };
     let csv = |r: Result<Vec<u8>, csv::Error>| r.map_err(|e| ApiError::Internal(e.to_string()));
+    // An export is an on-demand computation: it waits for a slot like an uncommon window.
+    let _slot = state.ondemand.slot().await?;
     let mut conn = state.platform.pool.acquire().await.map_err(|e| database_error(&e))?;
     let mut src = MetricSource::new(&mut conn, state.platform.dialect, &state.settings);
     let as_csv = format == "csv";
@@ -154,7 +156,8 @@ pub async fn export(
         }
     };
     let content_type = if format == "csv" { "text/csv; charset=utf-8" } else { "application/json" };
-    let mut prepared = Prepared::new(body, None, content_type, Source::Computed);
+    drop(conn);
+    let mut prepared = Prepared::off_thread(body, content_type).await;
     prepared.disposition = Some(format!("attachment; filename=\"{filename}\""));
     Ok(prepared.respond(&headers))
 }

@@ -26,13 +26,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::config::CorsOrigins;
 use crate::db::Db;
 use crate::materializer::Materializer;
 use crate::metrics::{Endpoint, MetricSettings};
+use crate::task::{panic_message, supervise, Shutdown, TaskHealth};
 use auth::{TokenVerifier, UserCache};
 use days::DayKeeper;
 use error::ApiError;
@@ -66,13 +69,17 @@ pub struct AppState {
     pub days: Arc<DayKeeper>,
     /// Request and cache counters.
     pub prom: Registry,
+    /// Shortest gap between admin-triggered runs (zero: no limit).
+    pub admin_min_interval: Duration,
+    /// The snapshot reloader's panics and restarts.
+    pub reloader: Arc<TaskHealth>,
 }
 
 /// Longest any request may take (an on-demand year of a large platform included).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The router. `cors_origins` is the comma-separated allow list.
-pub fn router(state: Arc<AppState>, cors_origins: &str) -> Router {
+/// The router, with CORS for `cors_origins`.
+pub fn router(state: Arc<AppState>, cors_origins: &CorsOrigins) -> Router {
     let mut api = Router::new();
     for endpoint in Endpoint::ALL {
         let path = endpoint.path().trim_end_matches('/');
@@ -102,18 +109,26 @@ pub fn router(state: Arc<AppState>, cors_origins: &str) -> Router {
         }))
         .layer(cors(cors_origins))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
 }
 
-fn cors(origins: &str) -> CorsLayer {
-    let allowed: Vec<HeaderValue> = origins
-        .split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+/// A handler that panicked (a bug) answers a JSON 500 like any internal error, instead of
+/// dropping the connection; the panic is logged.
+fn panic_response(payload: Box<dyn std::any::Any + Send>) -> Response {
+    ApiError::Internal(format!("handler panicked: {}", panic_message(payload))).into_response()
+}
+
+fn cors(origins: &CorsOrigins) -> CorsLayer {
+    let allow = match origins {
+        // Tokens travel in the Authorization header, never in cookies: any origin may read.
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(
+            list.iter().map(|o| HeaderValue::from_str(o).expect("validated when the setting was parsed")),
+        ),
+    };
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(allowed))
+        .allow_origin(allow)
         .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH])
         .expose_headers([
@@ -141,16 +156,27 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 /// Ready when snapshots are loaded or the platform database answers (so on-demand works).
+/// The body also says what is wrong short of not ready: a database that does not answer, a
+/// background task that panicked and was started again.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let snapshots = !state.snapshots.is_empty();
-    let ready = snapshots || state.platform.reachable().await;
+    let (platform, summary) = tokio::join!(state.platform.reachable(), state.summary.reachable());
+    let ready = snapshots || platform;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "ready": ready, "snapshots_loaded": snapshots }))).into_response()
+    let body = json!({
+        "ready": ready,
+        "snapshots_loaded": snapshots,
+        "platform_reachable": platform,
+        "summary_reachable": summary,
+        "run_worker_restarts": state.materializer.health().restarts(),
+        "reloader_restarts": state.reloader.restarts(),
+    });
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut extra = String::new();
-    extra.push_str("# HELP analytics_snapshot_age_seconds Age of each loaded snapshot.\n");
+    extra.push_str("# HELP analytics_snapshot_age_seconds Age of each snapshot this instance serves (the run that computed it may be any instance).\n");
     extra.push_str("# TYPE analytics_snapshot_age_seconds gauge\n");
     let now = Utc::now();
     for ((endpoint, days), s) in state.snapshots.all().iter() {
@@ -165,42 +191,36 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         // Operators see how old the days on-demand windows fold from are, and what they cost.
         let age = (now - store.read_at()).num_milliseconds() as f64 / 1000.0;
         extra.push_str(
-            "# HELP analytics_day_store_age_seconds Age of the day store on-demand windows fold from.\n",
+            "# HELP analytics_day_store_age_seconds Age of the day store this instance folds on-demand windows from.\n",
         );
         extra.push_str("# TYPE analytics_day_store_age_seconds gauge\n");
         let _ = writeln!(extra, "analytics_day_store_age_seconds {age}");
-        extra.push_str("# HELP analytics_day_store_bytes Approximate size of the day store.\n");
+        extra.push_str("# HELP analytics_day_store_bytes Approximate size of this instance's day store.\n");
         extra.push_str("# TYPE analytics_day_store_bytes gauge\n");
         let _ = writeln!(extra, "analytics_day_store_bytes {}", store.approx_bytes());
     }
-    let runs = async {
-        let mut conn = state.summary.pool.acquire().await?;
-        let mut q = crate::db::Sql::new(state.summary.dialect);
-        q.push(
-            "SELECT status, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) FROM analytics_run GROUP BY status",
-        );
-        q.fetch_all(&mut conn).await
-    };
-    if let Ok(Ok(rows)) = tokio::time::timeout(Duration::from_secs(2), runs).await {
-        use sqlx::Row;
-        extra.push_str("# HELP analytics_runs_total Materializer runs by outcome (all instances).\n");
-        extra.push_str("# TYPE analytics_runs_total counter\n");
-        let mut durations = String::from(
-            "# HELP analytics_run_duration_seconds_sum Total run time by outcome.\n# TYPE analytics_run_duration_seconds_sum counter\n",
-        );
-        for row in rows {
-            let status: String = row.try_get(0).unwrap_or_default();
-            let n: i64 = row.try_get(1).unwrap_or_default();
-            let ms: i64 = row.try_get(2).unwrap_or_default();
-            let _ = writeln!(extra, "analytics_runs_total{{status=\"{status}\"}} {n}");
-            let _ = writeln!(
-                durations,
-                "analytics_run_duration_seconds_sum{{status=\"{status}\"}} {}",
-                ms as f64 / 1000.0
-            );
-        }
-        extra.push_str(&durations);
+    // Runs are counted by this instance's worker, in memory: a scrape never queries a
+    // database, so scrapes cost nothing and cannot starve requests.
+    extra.push_str("# HELP analytics_runs_total Runs this instance's worker finished, by outcome (per instance; sum over instances for the total).\n");
+    extra.push_str("# TYPE analytics_runs_total counter\n");
+    let stats = state.materializer.stats().snapshot();
+    for (outcome, n, _) in &stats {
+        let _ = writeln!(extra, "analytics_runs_total{{status=\"{outcome}\"}} {n}");
     }
+    extra.push_str("# HELP analytics_run_duration_seconds_sum Time this instance's runs took, by outcome (per instance).\n");
+    extra.push_str("# TYPE analytics_run_duration_seconds_sum counter\n");
+    for (outcome, _, seconds) in &stats {
+        let _ = writeln!(extra, "analytics_run_duration_seconds_sum{{status=\"{outcome}\"}} {seconds}");
+    }
+    extra.push_str("# HELP analytics_task_restarts_total Background tasks of this instance that panicked and were started again (per instance).\n");
+    extra.push_str("# TYPE analytics_task_restarts_total counter\n");
+    let _ = writeln!(
+        extra,
+        "analytics_task_restarts_total{{task=\"run_worker\"}} {}",
+        state.materializer.health().restarts()
+    );
+    let _ =
+        writeln!(extra, "analytics_task_restarts_total{{task=\"reloader\"}} {}", state.reloader.restarts());
     let mut response = state.prom.render(&extra).into_response();
     response
         .headers_mut()
@@ -208,14 +228,26 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     response
 }
 
-/// Keeps the in-memory snapshots in step with the summary database.
-pub fn spawn_reloader(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            state.days.catch_up(state.snapshots.run_id());
-            tokio::time::sleep(every).await;
-            if let Err(e) = state.snapshots.refresh(&state.summary).await {
-                tracing::warn!(error = %e, "could not check for new snapshots; serving the loaded ones");
+/// Keeps the in-memory snapshots in step with the summary database until `shutdown`;
+/// supervised, so a panic is logged, counted in `state.reloader` and the reloader restarts.
+pub fn spawn_reloader(
+    state: Arc<AppState>,
+    every: Duration,
+    shutdown: Shutdown,
+) -> tokio::task::JoinHandle<()> {
+    let health = state.reloader.clone();
+    supervise("snapshot reloader", health, move || {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        async move {
+            loop {
+                state.days.catch_up(state.snapshots.run_id());
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shutdown.triggered() => return,
+                }
+                if let Err(e) = state.snapshots.refresh(&state.summary, &state.windows).await {
+                    tracing::warn!(error = %e, "could not check for new snapshots; serving the loaded ones");
+                }
             }
         }
     })
@@ -252,7 +284,7 @@ impl Application {
     pub async fn bind(
         addr: SocketAddr,
         state: Arc<AppState>,
-        cors_origins: &str,
+        cors_origins: &CorsOrigins,
     ) -> std::io::Result<Application> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         Ok(Application { listener, app: router(state, cors_origins) })

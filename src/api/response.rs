@@ -69,6 +69,19 @@ impl Prepared {
         }
     }
 
+    /// [`Prepared::new`] of a computed answer on a blocking thread: compressing a large export
+    /// or payload is CPU work that must not hold up the async workers serving snapshots.
+    pub async fn off_thread(body: Vec<u8>, content_type: &'static str) -> Prepared {
+        tokio::task::spawn_blocking(move || Prepared::new(body, None, content_type, Source::Computed))
+            .await
+            .expect("compression does not panic")
+    }
+
+    /// Bytes held: every encoding and the validator.
+    pub fn approx_bytes(&self) -> u64 {
+        (self.plain.len() + self.gzip.len() + self.br.len() + self.etag.len()) as u64
+    }
+
     /// The response for a request with `headers`: 304 when `If-None-Match` matches, else the
     /// best encoding the client accepts.
     pub fn respond(&self, headers: &HeaderMap) -> Response {

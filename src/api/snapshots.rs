@@ -57,8 +57,10 @@ impl SnapshotCache {
     }
 
     /// Reloads when the summary database holds a newer run than the one in memory; returns
-    /// whether anything changed.
-    pub async fn refresh(&self, summary: &Db) -> Result<bool, sqlx::Error> {
+    /// whether anything changed. Only `windows` (the configured common windows) are loaded: a
+    /// window taken out of `ANALYTICS_WINDOWS` keeps its old rows in the summary database,
+    /// which no run refreshes any more, so serving them would serve ever older numbers.
+    pub async fn refresh(&self, summary: &Db, windows: &[i64]) -> Result<bool, sqlx::Error> {
         let mut conn = summary.pool.acquire().await?;
         let mut q = Sql::new(summary.dialect);
         q.push("SELECT CAST(COALESCE(MAX(run_id), 0) AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM analytics_snapshot");
@@ -70,9 +72,11 @@ impl SnapshotCache {
         let stored = load_snapshots(&mut conn, summary.dialect).await?;
         drop(conn);
         // Compressing is CPU work: keep it off the async workers.
+        let windows = windows.to_vec();
         let map = tokio::task::spawn_blocking(move || {
             stored
                 .into_iter()
+                .filter(|s| windows.contains(&s.window_days))
                 .filter_map(|s| {
                     let endpoint = Endpoint::parse(&s.endpoint)?;
                     let prepared = Prepared::new(

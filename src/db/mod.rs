@@ -84,44 +84,7 @@ impl Db {
             .map_err(unreachable)?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(5));
-        let pool = AnyPoolOptions::new()
-            // SQLite serialises writers anyway; a handful of readers is plenty for on-demand
-            // windows. PostgreSQL gets a few more so the API never queues behind a run.
-            .max_connections(spec.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Postgres {
-                        // Daily groupings of a year of transactions need more than the 4 MB
-                        // default to aggregate in memory instead of sorting on disk.
-                        sqlx::query("SET work_mem = '64MB'").execute(&mut *conn).await?;
-                        // Grouping keys computed from expressions defeat the planner's group
-                        // estimates, so it sorts millions of rows to aggregate a few thousand
-                        // groups; hashing is several times faster. These sessions only run
-                        // aggregates and indexed top-N reads, where sorting is never the better plan.
-                        sqlx::query("SET enable_sort = off").execute(&mut *conn).await?;
-                        // sqlx prepares every statement; after five executions PostgreSQL may
-                        // switch to a generic plan that ignores the window's bounds and picks
-                        // nested loops over a year of rows (100 s instead of 0.3 s for the
-                        // referred-revenue read on a long-lived API connection). Planning per
-                        // execution costs well under a millisecond.
-                        sqlx::query("SET plan_cache_mode = force_custom_plan").execute(&mut *conn).await?;
-                        // The planner cannot estimate rows between bound instants, guesses a third
-                        // of a table, and JIT-compiles the query: 50–500 ms spent compiling reads
-                        // of a few thousand rows (the partial days every run and on-demand answer
-                        // reads). These queries are short; JIT never pays for itself here.
-                        sqlx::query("SET jit = off").execute(&mut *conn).await?;
-                    }
-                    if dialect == Dialect::Sqlite {
-                        // Wait for Django's writers instead of failing with SQLITE_BUSY.
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
-                        // sqlx turns foreign-key enforcement on; the service never writes platform
-                        // tables, and Django's own dumps load children before parents.
-                        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(dialect, spec.max_connections, ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(unreachable)?;
@@ -129,7 +92,62 @@ impl Db {
     }
 }
 
+/// How long a query waits for a pooled connection before giving up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pool settings shared by every pool: size, patience, and the session settings each new
+/// connection gets.
+fn pool_options(dialect: Dialect, max_connections: u32, acquire_timeout: Duration) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        // SQLite serialises writers anyway; a handful of readers is plenty for on-demand
+        // windows. PostgreSQL gets a few more so the API never queues behind a run.
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if dialect == Dialect::Postgres {
+                    // Daily groupings of a year of transactions need more than the 4 MB
+                    // default to aggregate in memory instead of sorting on disk.
+                    sqlx::query("SET work_mem = '64MB'").execute(&mut *conn).await?;
+                    // Grouping keys computed from expressions defeat the planner's group
+                    // estimates, so it sorts millions of rows to aggregate a few thousand
+                    // groups; hashing is several times faster. These sessions only run
+                    // aggregates and indexed top-N reads, where sorting is never the better plan.
+                    sqlx::query("SET enable_sort = off").execute(&mut *conn).await?;
+                    // sqlx prepares every statement; after five executions PostgreSQL may
+                    // switch to a generic plan that ignores the window's bounds and picks
+                    // nested loops over a year of rows (100 s instead of 0.3 s for the
+                    // referred-revenue read on a long-lived API connection). Planning per
+                    // execution costs well under a millisecond.
+                    sqlx::query("SET plan_cache_mode = force_custom_plan").execute(&mut *conn).await?;
+                    // The planner cannot estimate rows between bound instants, guesses a third
+                    // of a table, and JIT-compiles the query: 50–500 ms spent compiling reads
+                    // of a few thousand rows (the partial days every run and on-demand answer
+                    // reads). These queries are short; JIT never pays for itself here.
+                    sqlx::query("SET jit = off").execute(&mut *conn).await?;
+                }
+                if dialect == Dialect::Sqlite {
+                    // Wait for Django's writers instead of failing with SQLITE_BUSY.
+                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    // sqlx turns foreign-key enforcement on; the service never writes platform
+                    // tables, and Django's own dumps load children before parents.
+                    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
 impl Db {
+    /// A second pool on the same database with the same session settings, for work that must
+    /// not queue behind this pool's (token checks behind on-demand windows). It connects
+    /// lazily: a database that is down is found out by the first query, not at start-up.
+    pub fn sibling(&self, max_connections: u32, acquire_timeout: Duration) -> Db {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = pool_options(self.dialect, max_connections, acquire_timeout).connect_lazy_with(options);
+        Db { pool, dialect: self.dialect }
+    }
+
     /// Whether the database answers a trivial query within two seconds (health checks).
     pub async fn reachable(&self) -> bool {
         tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool))

@@ -14,13 +14,16 @@ pub mod schedule;
 pub mod store;
 pub mod verify;
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, Mutex, Notify};
 
 use crate::db::Db;
 use crate::metrics::{DaySlot, MetricSettings};
+use crate::task::{supervise, Shutdown, TaskHealth};
 use crate::time::Clock;
 pub use run::{RunError, RunOutcome};
 
@@ -75,6 +78,17 @@ impl RunKind {
 pub struct Faults {
     /// Fail the write transaction after this many snapshot rows.
     pub fail_after_snapshots: Option<usize>,
+    /// Panic in this many runs, just after they are recorded (a bug in the run code).
+    pub panics: Arc<AtomicUsize>,
+    /// Hold each run this long after it is recorded (a slow platform read).
+    pub stall: Option<Duration>,
+}
+
+impl Faults {
+    /// Whether this run must panic (and one fewer after it).
+    fn take_panic(&self) -> bool {
+        self.panics.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
 }
 
 /// Everything a run needs.
@@ -171,20 +185,80 @@ struct Inner {
     ctx: RunContext,
     pending: Mutex<Option<Pending>>,
     wake: Notify,
+    health: Arc<TaskHealth>,
+    stats: RunStats,
+    shutdown: Shutdown,
+    worker: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Runs this process's worker finished, by outcome: counts and total seconds.
+#[derive(Debug, Default)]
+pub struct RunStats {
+    by_outcome: std::sync::Mutex<BTreeMap<&'static str, (u64, f64)>>,
+}
+
+impl RunStats {
+    fn record(&self, outcome: &RunOutcome, elapsed: Duration) {
+        let key = match &outcome.error {
+            None => "succeeded",
+            Some(e) if e.starts_with(run::CANCELLED) => "cancelled",
+            Some(_) => "failed",
+        };
+        let mut map = self.by_outcome.lock().expect("not poisoned");
+        let entry = map.entry(key).or_default();
+        entry.0 += 1;
+        entry.1 += elapsed.as_secs_f64();
+    }
+
+    /// `(outcome, runs, seconds)` for every outcome seen, by name.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64, f64)> {
+        self.by_outcome.lock().expect("not poisoned").iter().map(|(k, (n, s))| (*k, *n, *s)).collect()
+    }
 }
 
 impl Materializer {
-    /// Starts the worker task.
+    /// Starts the worker task, supervised: a panic in a run is logged, counted in
+    /// [`Materializer::health`] and the worker starts again.
     pub fn start(ctx: RunContext) -> Materializer {
-        let inner = Arc::new(Inner { ctx, pending: Mutex::new(None), wake: Notify::new() });
+        let inner = Arc::new(Inner {
+            ctx,
+            pending: Mutex::new(None),
+            wake: Notify::new(),
+            health: Arc::default(),
+            stats: RunStats::default(),
+            shutdown: Shutdown::default(),
+            worker: std::sync::Mutex::new(None),
+        });
         let worker = inner.clone();
-        tokio::spawn(async move { worker.work().await });
+        let handle = supervise("run worker", inner.health.clone(), move || worker.clone().work());
+        *inner.worker.lock().expect("not poisoned") = Some(handle);
         Materializer { inner }
     }
 
     /// The run context (settings, databases).
     pub fn context(&self) -> &RunContext {
         &self.inner.ctx
+    }
+
+    /// The worker's panics and restarts.
+    pub fn health(&self) -> &TaskHealth {
+        &self.inner.health
+    }
+
+    /// Runs this process finished, by outcome.
+    pub fn stats(&self) -> &RunStats {
+        &self.inner.stats
+    }
+
+    /// Stops the worker with the server: a run in progress is cancelled (recorded as failed
+    /// with a `cancelled:` error, nothing of it stored) and the lease released, so another
+    /// instance can run at once instead of after a lease lifetime. Waits for the worker.
+    pub async fn stop(&self) {
+        self.inner.shutdown.trigger();
+        let handle = self.inner.worker.lock().expect("not poisoned").take();
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
     }
 
     /// Asks for a run. Requests made while one is waiting join it (a full rebuild asked by any
@@ -227,40 +301,54 @@ impl Materializer {
 impl Inner {
     async fn work(self: Arc<Self>) {
         loop {
-            self.wake.notified().await;
-            loop {
-                let Some(request) = self.pending.lock().await.take() else { break };
-                let outcome = match run::acquire_lease(&self.ctx, None).await {
-                    Ok(_) => {
-                        // Tell waiters the id as soon as the run row exists.
-                        let (tx, rx) = oneshot::channel::<Option<i64>>();
-                        let started = request.started;
-                        tokio::spawn(async move {
-                            let id = rx.await.ok().flatten();
-                            for s in started {
-                                let _ = s.send(id);
-                            }
-                        });
-                        run::run_holding_lease(
-                            &self.ctx,
-                            request.trigger,
-                            request.requested_by,
-                            request.kind,
-                            Some(tx),
-                        )
-                        .await
-                    }
-                    Err(e) => {
-                        for s in request.started {
-                            let _ = s.send(None);
-                        }
-                        RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) }
-                    }
-                };
-                crate::memory::release_freed_memory();
-                for f in request.finished {
-                    let _ = f.send(outcome.clone());
+            if self.pending.lock().await.is_none() {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = self.shutdown.triggered() => return,
                 }
+            }
+            if self.shutdown.is_triggered() {
+                return;
+            }
+            let Some(request) = self.pending.lock().await.take() else { continue };
+            let started = Instant::now();
+            let finished = request.finished;
+            let outcome = tokio::select! {
+                outcome = self.run(request.trigger, request.requested_by, request.kind, request.started) => outcome,
+                _ = self.shutdown.triggered() => run::cancel(&self.ctx).await,
+            };
+            self.stats.record(&outcome, started.elapsed());
+            crate::memory::release_freed_memory();
+            for f in finished {
+                let _ = f.send(outcome.clone());
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        trigger: RunTrigger,
+        requested_by: Option<i64>,
+        kind: RunKind,
+        started: Vec<oneshot::Sender<Option<i64>>>,
+    ) -> RunOutcome {
+        match run::acquire_lease(&self.ctx, None).await {
+            Ok(_) => {
+                // Tell waiters the id as soon as the run row exists.
+                let (tx, rx) = oneshot::channel::<Option<i64>>();
+                tokio::spawn(async move {
+                    let id = rx.await.ok().flatten();
+                    for s in started {
+                        let _ = s.send(id);
+                    }
+                });
+                run::run_holding_lease(&self.ctx, trigger, requested_by, kind, Some(tx)).await
+            }
+            Err(e) => {
+                for s in started {
+                    let _ = s.send(None);
+                }
+                RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) }
             }
         }
     }

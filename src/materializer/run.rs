@@ -48,6 +48,34 @@ pub enum RunError {
     LeaseLost,
 }
 
+/// How a cancelled run's error starts (`analytics_run.error`); its status is `failed`, the
+/// one failure status SPEC §6 defines.
+pub const CANCELLED: &str = "cancelled:";
+
+/// Records this instance's unfinished run as cancelled and releases the lease: what a run
+/// cut short by shutdown leaves behind, so another instance can run at once. The run's
+/// transactions were dropped with it, so nothing of it was stored.
+pub async fn cancel(ctx: &RunContext) -> RunOutcome {
+    let error = format!("{CANCELLED} the instance shut down during the run; nothing was stored");
+    let mut run_id = None;
+    match ctx.summary.pool.acquire().await {
+        Ok(mut conn) => {
+            match super::store::cancel_running(&mut conn, ctx.summary.dialect, &ctx.instance, &error).await {
+                Ok(id) => run_id = id,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record the cancelled run; the next run marks it abandoned")
+                }
+            }
+            if let Err(e) = lease::release(&mut conn, ctx.summary.dialect, &ctx.instance).await {
+                tracing::warn!(error = %e, "could not release the run lease; it will expire");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "summary database unavailable while cancelling the run"),
+    }
+    tracing::warn!(run_id, "run cancelled by shutdown; the lease is released");
+    RunOutcome { run_id, error: Some(error) }
+}
+
 /// How long to wait between attempts to take a busy lease.
 const LEASE_POLL: Duration = Duration::from_millis(250);
 
@@ -80,9 +108,10 @@ pub async fn run_holding_lease(
     on_start: Option<oneshot::Sender<Option<i64>>>,
 ) -> RunOutcome {
     let lost = Arc::new(AtomicBool::new(false));
-    let renewer = spawn_renewer(ctx.clone(), lost.clone());
+    // Aborted however the run ends: returned, panicked or cancelled.
+    let renewer = AbortOnDrop(spawn_renewer(ctx.clone(), lost.clone()));
     let outcome = run_recorded(ctx, trigger, requested_by, kind, &lost, on_start).await;
-    renewer.abort();
+    drop(renewer);
     if let Ok(mut conn) = ctx.summary.pool.acquire().await {
         if let Err(e) = lease::release(&mut conn, ctx.summary.dialect, &ctx.instance).await {
             tracing::warn!(error = %e, "could not release the run lease; it will expire");
@@ -122,6 +151,12 @@ async fn run_recorded(
         }
     };
     tracing::info!(run_id, ?trigger, ?windows, "run started");
+    if ctx.faults.take_panic() {
+        panic!("injected fault: the run panics after it is recorded");
+    }
+    if let Some(stall) = ctx.faults.stall {
+        tokio::time::sleep(stall).await;
+    }
     let result = execute(ctx, run_id, started, kind, lost).await;
     match result {
         Ok(days) => {
@@ -419,6 +454,15 @@ pub async fn read_payloads(
     };
     tx.rollback().await.map_err(|e| platform_error(&e))?;
     Ok(payloads)
+}
+
+/// A task aborted when its handle goes out of scope.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Renews the lease every third of its lifetime while the run is alive.

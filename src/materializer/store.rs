@@ -95,6 +95,30 @@ pub async fn abandon_unfinished_runs(conn: &mut AnyConnection, dialect: Dialect)
     Ok(q.execute(conn).await?.rows_affected())
 }
 
+/// Marks this instance's `running` run failed with `error` (shutdown cut it short); returns
+/// its id, if there was one.
+pub async fn cancel_running(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    instance: &str,
+    error: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    let me = q.text(instance);
+    q.push(&format!("SELECT id FROM analytics_run WHERE status = 'running' AND instance = {me}"));
+    let id = q.fetch_all(&mut *conn).await?.first().map(|row| row.try_get::<i64, _>(0)).transpose()?;
+    let mut q = Sql::new(dialect);
+    let at = q.ts(Utc::now());
+    let why = q.text(error);
+    let me = q.text(instance);
+    q.push(&format!(
+        "UPDATE analytics_run SET status = 'failed', finished_at = {at}, error = {why}, \
+         duration_ms = NULL WHERE status = 'running' AND instance = {me}"
+    ));
+    q.execute(conn).await?;
+    Ok(id)
+}
+
 /// Marks a run finished with `status` (`succeeded` or `failed`), its error, if any, and what it
 /// did with the day store (its kind and how many days it re-read).
 pub async fn finish_run(

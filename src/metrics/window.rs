@@ -9,6 +9,14 @@ use crate::time::{local_date, local_midnight};
 /// Longest window, in days, for both `days` and calendar ranges.
 pub const MAX_DAYS: i64 = 3650;
 
+/// Earliest date a parameter may name. The platform holds nothing older, and bounding dates
+/// keeps every derived instant (the previous window reaches `MAX_DAYS` further back) far
+/// inside what the date types can represent.
+pub const MIN_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("1970-01-01 exists"),
+};
+
 /// A half-open interval of instants `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Range {
@@ -196,8 +204,12 @@ fn parse_days(value: Option<&str>) -> Result<i64, WindowError> {
 }
 
 fn parse_date(name: &str, value: &str) -> Result<NaiveDate, WindowError> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| WindowError(format!("{name} must be a date in the form YYYY-MM-DD (got {value:?})")))
+    let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| WindowError(format!("{name} must be a date in the form YYYY-MM-DD (got {value:?})")))?;
+    if date < MIN_DATE {
+        return Err(WindowError(format!("{name} must be on or after {MIN_DATE} (got {value:?})")));
+    }
+    Ok(date)
 }
 
 #[cfg(test)]
@@ -256,6 +268,10 @@ mod tests {
         assert!(err(None, None, Some("2026-06-17")).contains("date_to"));
         assert!(err(None, Some("2026-06-10"), Some("2026-06-01")).contains("date_from"));
         assert!(err(None, Some("2010-01-01"), Some("2026-06-01")).contains("3650"));
+        // Dates at the ends of what the types hold are refused, not overflowed.
+        assert!(err(None, None, Some("-262143-01-01")).contains("date_to"));
+        assert!(err(None, Some("1969-12-31"), None).contains("date_from must be on or after 1970-01-01"));
+        assert!(err(None, Some("+262142-12-31"), None).contains("date_from"));
     }
 
     #[test]

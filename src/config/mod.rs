@@ -2,18 +2,34 @@
 //! main ones also a flag. Values are validated when parsed, and a bad one stops the program
 //! with a message naming the variable.
 
+mod parse;
+
 use chrono_tz::Tz;
 use clap::Args;
 use rust_decimal::Decimal;
 
 use crate::metrics::MetricSettings;
+pub use parse::{
+    byte_size, cors_origins, count_in, duration, duration_or_zero, parse_time_zone, parse_windows,
+    settle_days,
+};
+use parse::{parse_algorithm, share};
 
 /// Where the platform's Django tables live.
-#[derive(Args, Clone, Debug)]
+#[derive(Args, Clone)]
 pub struct PlatformDb {
     /// Platform database URL, `postgres://…` or `sqlite://path` (Django's database).
     #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
+}
+
+/// Shows where the database is, never who connects or with what password.
+impl std::fmt::Debug for PlatformDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformDb")
+            .field("database_url", &crate::db::redact_url(&self.database_url))
+            .finish()
+    }
 }
 
 /// Settings that change computed numbers (SPEC §4 defaults).
@@ -53,40 +69,8 @@ impl MetricArgs {
     }
 }
 
-/// Parses an IANA zone name, naming the variable when it is not one.
-pub fn parse_time_zone(value: &str) -> Result<Tz, String> {
-    value.trim().parse::<Tz>().map_err(|_| {
-        format!("ANALYTICS_TIME_ZONE must be an IANA time zone name such as Africa/Lagos (got {value:?})")
-    })
-}
-
-/// A parser for a decimal share in `0..=1` that names `variable` in its error.
-fn share(variable: &'static str) -> impl Fn(&str) -> Result<Decimal, String> + Clone {
-    move |value: &str| {
-        value
-            .trim()
-            .parse::<Decimal>()
-            .ok()
-            .filter(|d| *d >= Decimal::ZERO && *d <= Decimal::ONE)
-            .ok_or_else(|| format!("{variable} must be a decimal from 0 to 1 such as 0.20 (got {value:?})"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        assert!(parse_time_zone("Mars/Olympus").unwrap_err().contains("ANALYTICS_TIME_ZONE"));
-        assert!(share("ANALYTICS_PROFIT_MARGIN")("1.5").unwrap_err().contains("ANALYTICS_PROFIT_MARGIN"));
-        assert_eq!(share("X")("0.25").unwrap(), Decimal::new(25, 2));
-        assert_eq!(parse_time_zone("America/New_York").unwrap(), chrono_tz::America::New_York);
-    }
-}
-
 /// Settings of the materializer: where summaries go, which windows, when, and how patiently.
-#[derive(Args, Clone, Debug)]
+#[derive(Args, Clone)]
 pub struct MaterializerArgs {
     /// Summary database URL (the `analytics_*` tables); defaults to DATABASE_URL.
     #[arg(long = "analytics-database-url", env = "ANALYTICS_DATABASE_URL", hide_env_values = true)]
@@ -111,13 +95,33 @@ pub struct MaterializerArgs {
     /// Cron schedule with seconds for full rebuilds of the stored days; empty disables them.
     #[arg(long, env = "ANALYTICS_REBUILD_SCHEDULE", default_value = "0 30 3 * * *")]
     pub rebuild_schedule: String,
+    /// Connections to the platform database: one for a run, the rest for on-demand windows,
+    /// exports and day-store reads (token checks have a pool of their own).
+    #[arg(long, env = "ANALYTICS_PLATFORM_POOL_SIZE", default_value = "5", value_parser = count_in("ANALYTICS_PLATFORM_POOL_SIZE", 2, 256))]
+    pub platform_pool_size: u32,
+    /// Connections to the summary database (run writes, snapshot reloads, admin routes).
+    #[arg(long, env = "ANALYTICS_SUMMARY_POOL_SIZE", default_value = "4", value_parser = count_in("ANALYTICS_SUMMARY_POOL_SIZE", 2, 256))]
+    pub summary_pool_size: u32,
 }
 
-/// Parses `ANALYTICS_SETTLE_DAYS`: whole days, 0..=365.
-pub fn settle_days(value: &str) -> Result<u32, String> {
-    value.trim().parse::<u32>().ok().filter(|d| *d <= 365).ok_or_else(|| {
-        format!("ANALYTICS_SETTLE_DAYS must be a whole number of days in 0..=365 (got {value:?})")
-    })
+/// Every field, with the summary database URL shown without credentials.
+impl std::fmt::Debug for MaterializerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaterializerArgs")
+            .field(
+                "analytics_database_url",
+                &self.analytics_database_url.as_deref().map(crate::db::redact_url),
+            )
+            .field("windows", &self.windows)
+            .field("schedule", &self.schedule)
+            .field("lease_ttl", &self.lease_ttl)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("settle_days", &self.settle_days)
+            .field("rebuild_schedule", &self.rebuild_schedule)
+            .field("platform_pool_size", &self.platform_pool_size)
+            .field("summary_pool_size", &self.summary_pool_size)
+            .finish()
+    }
 }
 
 /// A validated, sorted, de-duplicated list of common windows.
@@ -131,75 +135,6 @@ impl Windows {
     }
 }
 
-/// Parses `ANALYTICS_WINDOWS` / `--windows`: comma-separated days, each 1..=3650.
-pub fn parse_windows(value: &str) -> Result<Windows, String> {
-    let mut days = Vec::new();
-    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let d = part
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=crate::metrics::window::MAX_DAYS).contains(d))
-            .ok_or_else(|| {
-                format!("ANALYTICS_WINDOWS must list days from 1 to 3650 separated by commas (got {part:?})")
-            })?;
-        days.push(d);
-    }
-    if days.is_empty() {
-        return Err("ANALYTICS_WINDOWS must list at least one window, such as 1,7,30,90,365".into());
-    }
-    days.sort_unstable();
-    days.dedup();
-    Ok(Windows(days))
-}
-
-/// A parser for durations such as `60s`, `500ms`, `5m`, `1h` or plain seconds, naming `variable`.
-pub fn duration(variable: &'static str) -> impl Fn(&str) -> Result<std::time::Duration, String> + Clone {
-    move |value: &str| {
-        let v = value.trim();
-        let (number, unit) = v.find(|c: char| !c.is_ascii_digit()).map_or((v, "s"), |i| v.split_at(i));
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("{variable} must be a duration such as 60s, 500ms or 5m (got {value:?})"))?;
-        let d = match unit {
-            "ms" => std::time::Duration::from_millis(n),
-            "s" => std::time::Duration::from_secs(n),
-            "m" => std::time::Duration::from_secs(n * 60),
-            "h" => std::time::Duration::from_secs(n * 3600),
-            _ => {
-                return Err(format!("{variable} must be a duration such as 60s, 500ms or 5m (got {value:?})"))
-            }
-        };
-        if d.is_zero() {
-            return Err(format!("{variable} must be longer than zero (got {value:?})"));
-        }
-        Ok(d)
-    }
-}
-
-#[cfg(test)]
-mod materializer_tests {
-    use super::*;
-
-    #[test]
-    fn windows_are_sorted_deduplicated_and_bounded() {
-        assert_eq!(parse_windows("30, 7,7,365").unwrap(), Windows(vec![7, 30, 365]));
-        assert!(parse_windows("0").unwrap_err().contains("ANALYTICS_WINDOWS"));
-        assert!(parse_windows("").unwrap_err().contains("ANALYTICS_WINDOWS"));
-        assert!(parse_windows("7,x").unwrap_err().contains("\"x\""));
-    }
-
-    #[test]
-    fn durations_accept_units_and_name_the_variable() {
-        let p = duration("ANALYTICS_LEASE_TTL");
-        assert_eq!(p("60s").unwrap(), std::time::Duration::from_secs(60));
-        assert_eq!(p("250ms").unwrap(), std::time::Duration::from_millis(250));
-        assert_eq!(p("5m").unwrap(), std::time::Duration::from_secs(300));
-        assert_eq!(p("90").unwrap(), std::time::Duration::from_secs(90));
-        assert!(p("soon").unwrap_err().contains("ANALYTICS_LEASE_TTL"));
-        assert!(p("0s").unwrap_err().contains("ANALYTICS_LEASE_TTL"));
-    }
-}
-
 /// A secret that never prints: `Debug` shows `***`, so it cannot leak into logs.
 #[derive(Clone, Default)]
 pub struct Secret(pub String);
@@ -207,6 +142,20 @@ pub struct Secret(pub String);
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(if self.0.is_empty() { "(unset)" } else { "***" })
+    }
+}
+
+/// `Display` too: a secret formatted into a message by mistake prints `***`.
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Secret {
+    /// The secret itself, for the one place that needs it (a key, a signature).
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 }
 
@@ -238,6 +187,14 @@ pub struct AuthArgs {
     /// How long a user's active/staff flags may be reused without asking the database.
     #[arg(long, env = "ANALYTICS_AUTH_CACHE_TTL", default_value = "30s", value_parser = duration("ANALYTICS_AUTH_CACHE_TTL"))]
     pub auth_cache_ttl: std::time::Duration,
+    /// How long a user's last flags may stand in while the platform database cannot be
+    /// connected to at all (connection refused, reset, closed); 0 disables. Any answer from
+    /// the database, an error included, ends it.
+    #[arg(long, env = "ANALYTICS_AUTH_STALE_IF_UNREACHABLE", default_value = "10m", value_parser = duration_or_zero("ANALYTICS_AUTH_STALE_IF_UNREACHABLE"))]
+    pub auth_stale_if_unreachable: std::time::Duration,
+    /// Connections reserved for token checks, so a busy platform pool never starves them.
+    #[arg(long, env = "ANALYTICS_AUTH_POOL_SIZE", default_value = "2", value_parser = count_in("ANALYTICS_AUTH_POOL_SIZE", 1, 64))]
+    pub auth_pool_size: u32,
 }
 
 impl AuthArgs {
@@ -250,14 +207,6 @@ impl AuthArgs {
             .ok_or_else(|| {
                 "ANALYTICS_JWT_SECRET (or DJANGO_SECRET_KEY) must be set to verify tokens".to_string()
             })
-    }
-}
-
-fn parse_algorithm(value: &str) -> Result<jsonwebtoken::Algorithm, String> {
-    match value.trim().to_ascii_uppercase().as_str() {
-        "HS256" => Ok(jsonwebtoken::Algorithm::HS256),
-        "RS256" => Ok(jsonwebtoken::Algorithm::RS256),
-        _ => Err(format!("ANALYTICS_JWT_ALGORITHM must be HS256 or RS256 (got {value:?})")),
     }
 }
 
@@ -277,9 +226,48 @@ pub struct ServeArgs {
     #[arg(long, env = "ANALYTICS_CACHE_TTL", default_value = "300s", value_parser = duration("ANALYTICS_CACHE_TTL"))]
     pub cache_ttl: std::time::Duration,
     /// Most on-demand answers kept.
-    #[arg(long, env = "ANALYTICS_CACHE_MAX_ENTRIES", default_value_t = 1000)]
-    pub cache_max_entries: u64,
-    /// Origins allowed by CORS (comma-separated, e.g. https://admin.mafitapay.com).
-    #[arg(long, env = "ANALYTICS_CORS_ORIGINS", default_value = "")]
-    pub cors_origins: String,
+    #[arg(long, env = "ANALYTICS_CACHE_MAX_ENTRIES", default_value = "1000", value_parser = count_in("ANALYTICS_CACHE_MAX_ENTRIES", 1, 10_000_000))]
+    pub cache_max_entries: u32,
+    /// Most bytes of on-demand answers kept (their plain and compressed bodies).
+    #[arg(long, env = "ANALYTICS_CACHE_MAX_BYTES", default_value = "64MiB", value_parser = byte_size("ANALYTICS_CACHE_MAX_BYTES"))]
+    pub cache_max_bytes: u64,
+    /// Most on-demand computations (uncommon windows, exports) running at once; others wait.
+    #[arg(long, env = "ANALYTICS_ONDEMAND_CONCURRENCY", default_value = "2", value_parser = count_in("ANALYTICS_ONDEMAND_CONCURRENCY", 1, 256))]
+    pub ondemand_concurrency: u32,
+    /// How long a request waits for an on-demand slot before a 503 with `Retry-After`.
+    #[arg(long, env = "ANALYTICS_ONDEMAND_QUEUE_TIMEOUT", default_value = "30s", value_parser = duration("ANALYTICS_ONDEMAND_QUEUE_TIMEOUT"))]
+    pub ondemand_queue_timeout: std::time::Duration,
+    /// Shortest gap between admin-triggered runs across every instance (429 with
+    /// `Retry-After` inside it); 0 disables.
+    #[arg(long, env = "ANALYTICS_ADMIN_MIN_INTERVAL", default_value = "30s", value_parser = duration_or_zero("ANALYTICS_ADMIN_MIN_INTERVAL"))]
+    pub admin_min_interval: std::time::Duration,
+    /// Origins allowed by CORS: comma-separated (e.g. https://admin.mafitapay.com), or `*`.
+    #[arg(long, env = "ANALYTICS_CORS_ORIGINS", default_value = "", value_parser = cors_origins)]
+    pub cors_origins: CorsOrigins,
+}
+
+/// Which browser origins may call the API (`ANALYTICS_CORS_ORIGINS`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// `*`: any origin.
+    Any,
+    /// Exactly these origins, lower-cased (none: same-origin only).
+    List(Vec<String>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_credentials() {
+        let db = PlatformDb { database_url: "postgres://app:s3cret@db.internal/mafita".into() };
+        let shown = format!("{db:?}");
+        assert!(
+            shown.contains("db.internal") && !shown.contains("s3cret") && !shown.contains("app:"),
+            "{shown}"
+        );
+        let key = Secret("hunter2".into());
+        assert_eq!(format!("{key:?} {key}"), "*** ***");
+    }
 }
