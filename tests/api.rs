@@ -2,100 +2,19 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{Backend, TestDb};
-use mafita_analytics::api::auth::{mint_token, TokenVerifier, UserCache};
-use mafita_analytics::api::days::DayKeeper;
-use mafita_analytics::api::ondemand::{Limits, OnDemand};
-use mafita_analytics::api::prom::Registry;
-use mafita_analytics::api::snapshots::SnapshotCache;
-use mafita_analytics::api::{spawn_reloader, AppState, Application};
-use mafita_analytics::config::cors_origins;
-use mafita_analytics::materializer::{run_once, Materializer, RunTrigger};
-use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
+use common::app::{spawn_app, spawn_app_with, App, AppOptions, SECRET};
+use common::Backend;
+use mafita_analytics::api::auth::TokenVerifier;
+use mafita_analytics::api::spawn_reloader;
+use mafita_analytics::metrics::{compute, Endpoint, Source, TxFilter, Window};
 use reqwest::header::{
     ACCEPT_ENCODING, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, ETAG,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-const SECRET: &str = "test-signing-key-not-a-real-one";
-const WINDOWS: [i64; 2] = [7, 30];
-
-struct App {
-    base: String,
-    client: reqwest::Client,
-    state: Arc<AppState>,
-    db: TestDb,
-}
-
-impl App {
-    fn token(&self, user_id: i64) -> String {
-        mint_token(SECRET, "user_id", user_id, Duration::from_secs(3600)).unwrap()
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.client.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.header(AUTHORIZATION, format!("Bearer {t}"));
-        }
-        req.send().await.unwrap()
-    }
-
-    async fn staff_get(&self, path: &str) -> reqwest::Response {
-        self.get(path, Some(&self.token(1))).await
-    }
-}
-
-/// A seeded platform (user 1 is staff; user 2 is not), one materializer run, and the server
-/// on 127.0.0.1:0.
-async fn spawn_app(backend: Backend) -> Option<App> {
-    spawn_app_sharing_days(backend, true).await
-}
-
-/// [`spawn_app`]; with `shared_days` false the server does not share the run's day store, like
-/// an instance that did not run the latest run (`serve --no-scheduler`).
-async fn spawn_app_sharing_days(backend: Backend, shared_days: bool) -> Option<App> {
-    let db = common::seeded(backend, 120, 5).await?;
-    let ctx = common::run_context(&db, &WINDOWS);
-    assert!(run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().succeeded());
-    let slot = if shared_days { ctx.days.clone() } else { Default::default() };
-    let state = Arc::new(AppState {
-        platform: db.db.clone(),
-        summary: db.db.clone(),
-        settings: MetricSettings::default(),
-        windows: WINDOWS.to_vec(),
-        schedule: None,
-        snapshots: SnapshotCache::default(),
-        ondemand: OnDemand::new(Limits {
-            ttl: Duration::from_secs(300),
-            max_entries: 1000,
-            max_bytes: 64 << 20,
-            concurrency: 2,
-            queue_timeout: Duration::from_secs(30),
-        }),
-        verifier: TokenVerifier::hs256(SECRET, "user_id"),
-        users: UserCache::new(
-            db.db.sibling(2, Duration::from_secs(3)),
-            Duration::from_secs(30),
-            Duration::from_secs(600),
-        ),
-        days: Arc::new(DayKeeper::new(slot, db.db.clone(), MetricSettings::default().tz)),
-        materializer: Materializer::start(ctx),
-        prom: Registry::default(),
-        admin_min_interval: Duration::ZERO,
-        reloader: Arc::default(),
-    });
-    state.snapshots.refresh(&state.summary, &state.windows).await.unwrap();
-    let origins = cors_origins("https://admin.mafitapay.test").unwrap();
-    let app = Application::bind("127.0.0.1:0".parse().unwrap(), state.clone(), &origins).await.unwrap();
-    let base = format!("http://{}", app.local_addr().unwrap());
-    tokio::spawn(app.serve(std::future::pending()));
-    Some(App { base, client: reqwest::Client::new(), state, db })
-}
 
 async fn direct(app: &App, endpoint: Endpoint, window: &Window) -> Value {
     let mut conn = app.db.db.pool.acquire().await.unwrap();
@@ -312,16 +231,42 @@ async fn etags_give_304_and_encodings_are_negotiated() {
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
         assert_eq!(again.headers()[ETAG].to_str().unwrap(), etag);
     }
-    for (accept, encoding) in [("br, gzip", Some("br")), ("gzip", Some("gzip")), ("identity", None)] {
-        let res = app
-            .client
-            .get(format!("{}/api/analytics/kpis/?days=7", app.base))
-            .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
-            .header(ACCEPT_ENCODING, accept)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.headers().get(CONTENT_ENCODING).map(|v| v.to_str().unwrap()), encoding);
+    // Every encoding decodes to the identity bytes, for a snapshot, an on-demand answer and a
+    // CSV export (a client that decodes, as browsers do).
+    let decoding =
+        |gzip: bool, brotli: bool| reqwest::Client::builder().gzip(gzip).brotli(brotli).build().unwrap();
+    for path in [
+        "/api/analytics/kpis/?days=7",
+        "/api/analytics/services/?days=12",
+        "/api/analytics/reports/export/?report_type=daily&days=60&format=csv",
+    ] {
+        let mut identity = Vec::new();
+        for (accept, encoding) in [("identity", None), ("br, gzip", Some("br")), ("gzip", Some("gzip"))] {
+            let res = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+                .header(ACCEPT_ENCODING, accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.headers().get(CONTENT_ENCODING).map(|v| v.to_str().unwrap()), encoding, "{path}");
+            let raw = res.bytes().await.unwrap();
+            let Some(encoding) = encoding else {
+                identity = raw.to_vec();
+                assert!(identity.len() > 200, "{path}");
+                continue;
+            };
+            assert_ne!(raw.to_vec(), identity, "{path} {encoding}: the body is compressed");
+            let client = decoding(encoding == "gzip", encoding == "br");
+            let res = client
+                .get(format!("{}{path}", app.base))
+                .header(AUTHORIZATION, format!("Bearer {}", app.token(1)))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.bytes().await.unwrap().to_vec(), identity, "{path} decoded from {encoding}");
+        }
     }
     let head = app
         .client
@@ -506,7 +451,11 @@ async fn admin_recompute_serves_new_rows_and_runs_are_listed() {
 #[tokio::test]
 async fn an_instance_without_the_run_reads_its_own_day_store() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let Some(app) = spawn_app_sharing_days(backend, false).await else { continue };
+        let Some(app) =
+            spawn_app_with(backend, AppOptions { shared_days: false, ..AppOptions::default() }).await
+        else {
+            continue;
+        };
         let status: Value = app.staff_get("/api/analytics/admin/status/").await.json().await.unwrap();
         assert_eq!(status["day_store"], Value::Null);
         let run_id = app.state.snapshots.run_id();

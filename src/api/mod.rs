@@ -303,3 +303,27 @@ impl Application {
         axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_json_500_and_the_server_keeps_serving() {
+        let app = Router::new()
+            .route("/boom", get(|| async { panic!("a bug") as &str }))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let res = reqwest::get(format!("{base}/boom")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            res.json::<serde_json::Value>().await.unwrap(),
+            json!({ "detail": "A server error occurred." })
+        );
+        assert_eq!(reqwest::get(format!("{base}/fine")).await.unwrap().text().await.unwrap(), "fine");
+    }
+}

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub mod app;
 pub mod assert_json;
 pub mod fixture;
 
