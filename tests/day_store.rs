@@ -14,8 +14,6 @@ use common::{fresh, Backend, TestDb};
 use mafita_analytics::metrics::{compute, DayStore, Endpoint, MetricSettings, Source, TxFilter, Window};
 use serde_json::{json, Value};
 
-const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
-
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
 }
@@ -81,12 +79,12 @@ async fn payload(
     compute(&mut src, endpoint, w, &TxFilter::default()).await.unwrap()
 }
 
-async fn platform_with_store(backend: Backend) -> Option<(TestDb, MetricSettings, Arc<DayStore>)> {
-    let t = fresh(backend, &platform().script(backend)).await?;
+async fn platform_with_store(backend: Backend) -> (TestDb, MetricSettings, Arc<DayStore>) {
+    let t = fresh(backend, &platform().script(backend)).await;
     let settings = MetricSettings::default();
     let store = read_store(&t, &settings).await;
     sqlx::raw_sql(&later_rows().rows_script(backend)).execute(&t.db.pool).await.unwrap();
-    Some((t, settings, store))
+    (t, settings, store)
 }
 
 /// Every endpoint over `w` folded from `store` equals the same window computed from scratch.
@@ -109,10 +107,9 @@ fn now() -> DateTime<Utc> {
     at(y, m, d, h, min)
 }
 
-#[tokio::test]
-async fn a_store_holds_the_whole_days_up_to_its_read() {
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &platform().script(backend)).await else { continue };
+backend_test! {
+    async fn a_store_holds_the_whole_days_up_to_its_read(backend: Backend) {
+        let t = fresh(backend, &platform().script(backend)).await;
         let settings = MetricSettings::default();
         let store = read_store(&t, &settings).await;
         // 06-01 ..= 06-14: 06-15 had not ended at 07:00 local.
@@ -123,12 +120,11 @@ async fn a_store_holds_the_whole_days_up_to_its_read() {
     }
 }
 
-/// Every endpoint over rolling and calendar windows, folded from a store read a day earlier
-/// (with rows written since), equals the same window computed from scratch.
-#[tokio::test]
-async fn windows_folded_from_the_store_equal_windows_computed_from_scratch() {
-    for backend in BACKENDS {
-        let Some((t, settings, store)) = platform_with_store(backend).await else { continue };
+backend_test! {
+    /// Every endpoint over rolling and calendar windows, folded from a store read a day earlier
+    /// (with rows written since), equals the same window computed from scratch.
+    async fn windows_folded_from_the_store_equal_windows_computed_from_scratch(backend: Backend) {
+        let (t, settings, store) = platform_with_store(backend).await;
         let mut windows: Vec<Window> = [1, 2, 3, 6, 11, 16, 45, 400]
             .iter()
             .map(|d| Window::rolling(now(), settings.tz, *d).unwrap())
@@ -146,12 +142,11 @@ async fn windows_folded_from_the_store_equal_windows_computed_from_scratch() {
     }
 }
 
-/// Hand-computed: the last 3 days at 06-16 13:00 local are [06-13 13:00, 06-16 13:00) local:
-/// rows 5 (user 1, stored day), 6 and 7 (user 3, live), 8 (user 1, live).
-#[tokio::test]
-async fn distinct_users_across_stored_and_live_days_are_counted_once() {
-    for backend in BACKENDS {
-        let Some((t, settings, store)) = platform_with_store(backend).await else { continue };
+backend_test! {
+    /// Hand-computed: the last 3 days at 06-16 13:00 local are [06-13 13:00, 06-16 13:00) local:
+    /// rows 5 (user 1, stored day), 6 and 7 (user 3, live), 8 (user 1, live).
+    async fn distinct_users_across_stored_and_live_days_are_counted_once(backend: Backend) {
+        let (t, settings, store) = platform_with_store(backend).await;
         let w = Window::rolling(now(), settings.tz, 3).unwrap();
         let users = payload(&t, &settings, Some(store.clone()), Endpoint::Users, &w).await;
         // Users 1 and 3, each on a stored and a live day or two live days: 2, not 4.
@@ -175,12 +170,11 @@ async fn distinct_users_across_stored_and_live_days_are_counted_once() {
     }
 }
 
-/// A stored day keeps what it read: a status changed in place afterwards shows in windows
-/// folded from the next store (each run reads a new one), not from the old one.
-#[tokio::test]
-async fn a_row_changed_in_place_after_the_read_shows_from_the_next_store() {
-    for backend in BACKENDS {
-        let Some((t, settings, old)) = platform_with_store(backend).await else { continue };
+backend_test! {
+    /// A stored day keeps what it read: a status changed in place afterwards shows in windows
+    /// folded from the next store (each run reads a new one), not from the old one.
+    async fn a_row_changed_in_place_after_the_read_shows_from_the_next_store(backend: Backend) {
+        let (t, settings, old) = platform_with_store(backend).await;
         sqlx::query("UPDATE wallet_wallettransaction SET status = 'success' WHERE id = 3")
             .execute(&t.db.pool)
             .await
@@ -200,11 +194,10 @@ async fn a_row_changed_in_place_after_the_read_shows_from_the_next_store() {
     }
 }
 
-/// A store cut in another time zone is not used: its days are not this source's days.
-#[tokio::test]
-async fn a_store_of_another_time_zone_is_ignored() {
-    for backend in BACKENDS {
-        let Some((t, _, lagos)) = platform_with_store(backend).await else { continue };
+backend_test! {
+    /// A store cut in another time zone is not used: its days are not this source's days.
+    async fn a_store_of_another_time_zone_is_ignored(backend: Backend) {
+        let (t, _, lagos) = platform_with_store(backend).await;
         let settings = MetricSettings { tz: chrono_tz::America::New_York, ..MetricSettings::default() };
         let w = Window::rolling(now(), settings.tz, 6).unwrap();
         for endpoint in Endpoint::ALL {
@@ -250,16 +243,15 @@ fn rows_around_the_cut() -> Fixture {
     f
 }
 
-/// A run keeps hour slots for the days its windows cut partway; windows folded from them (the
-/// slots inside the window, plus the part of an hour on each side read live) equal windows
-/// computed from scratch, in Lagos and in New York across a daylight saving change.
-#[tokio::test]
-async fn windows_folded_from_hour_slots_equal_windows_computed_from_scratch() {
-    use mafita_analytics::metrics::live::{partial_dates, read_hours};
-    for backend in BACKENDS {
+backend_test! {
+    /// A run keeps hour slots for the days its windows cut partway; windows folded from them (the
+    /// slots inside the window, plus the part of an hour on each side read live) equal windows
+    /// computed from scratch, in Lagos and in New York across a daylight saving change.
+    async fn windows_folded_from_hour_slots_equal_windows_computed_from_scratch(backend: Backend) {
+        use mafita_analytics::metrics::live::{partial_dates, read_hours};
         for tz in [chrono_tz::Africa::Lagos, chrono_tz::America::New_York] {
             let script = rows_around_the_cut().script(backend);
-            let Some(t) = fresh(backend, &script).await else { continue };
+            let t = fresh(backend, &script).await;
             let settings = MetricSettings { tz, ..MetricSettings::default() };
             let now = at(2026, 3, 13, 14, 35);
             let windows: Vec<Window> =
@@ -286,14 +278,13 @@ async fn windows_folded_from_hour_slots_equal_windows_computed_from_scratch() {
     }
 }
 
-/// A day changed in place outside the settle window is not half-updated by its hour slots:
-/// `attach_hours` names it and leaves it as stored, without slots.
-#[tokio::test]
-async fn hour_slots_are_not_attached_to_a_day_that_changed_since_it_was_stored() {
-    use mafita_analytics::metrics::live::read_hours;
-    for backend in BACKENDS {
+backend_test! {
+    /// A day changed in place outside the settle window is not half-updated by its hour slots:
+    /// `attach_hours` names it and leaves it as stored, without slots.
+    async fn hour_slots_are_not_attached_to_a_day_that_changed_since_it_was_stored(backend: Backend) {
+        use mafita_analytics::metrics::live::read_hours;
         let script = rows_around_the_cut().script(backend);
-        let Some(t) = fresh(backend, &script).await else { continue };
+        let t = fresh(backend, &script).await;
         let settings = MetricSettings::default();
         let now = at(2026, 3, 13, 14, 35);
         let mut conn = t.db.pool.acquire().await.unwrap();

@@ -24,7 +24,7 @@ async fn sql(app: &App, statement: &str) {
 
 #[tokio::test]
 async fn dates_at_the_ends_of_the_calendar_are_a_400_naming_the_parameter() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
     for (path, name) in [
         ("/api/analytics/dashboard/overview/?date_to=-262143-01-01", "date_to"),
         ("/api/analytics/dashboard/overview/?date_from=-262143-01-01&date_to=-262143-01-02", "date_to"),
@@ -46,11 +46,8 @@ async fn dates_at_the_ends_of_the_calendar_are_a_400_naming_the_parameter() {
 
 #[tokio::test]
 async fn cors_star_lets_any_origin_read_and_a_list_only_its_origins() {
-    let Some(app) =
-        spawn_app_with(Backend::Sqlite, AppOptions { cors: CorsOrigins::Any, ..AppOptions::default() }).await
-    else {
-        return;
-    };
+    let app =
+        spawn_app_with(Backend::Sqlite, AppOptions { cors: CorsOrigins::Any, ..AppOptions::default() }).await;
     let preflight = app
         .client
         .request(reqwest::Method::OPTIONS, format!("{}/api/analytics/kpis/", app.base))
@@ -62,7 +59,7 @@ async fn cors_star_lets_any_origin_read_and_a_list_only_its_origins() {
         .unwrap();
     assert!(preflight.status().is_success());
     assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
-    let listed = spawn_app(Backend::Sqlite).await.unwrap();
+    let listed = spawn_app(Backend::Sqlite).await;
     let other = listed
         .client
         .get(format!("{}/healthz", listed.base))
@@ -97,10 +94,7 @@ async fn a_bad_cors_origin_stops_serve_with_a_message_naming_the_variable() {
 async fn busy_on_demand_slots_and_platform_pool_starve_neither_snapshots_nor_token_checks() {
     let limits =
         Limits { concurrency: 1, queue_timeout: Duration::from_millis(300), ..AppOptions::default().limits };
-    let Some(app) = spawn_app_with(Backend::Sqlite, AppOptions { limits, ..AppOptions::default() }).await
-    else {
-        return;
-    };
+    let app = spawn_app_with(Backend::Sqlite, AppOptions { limits, ..AppOptions::default() }).await;
     let held = app.state.ondemand.slot().await.unwrap();
     let res = app.staff_get("/api/analytics/revenue/?days=13").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -122,14 +116,13 @@ async fn busy_on_demand_slots_and_platform_pool_starve_neither_snapshots_nor_tok
     drop(taken);
 }
 
-/// Flags are reused for the TTL only; past it, a database that answers decides — an error
-/// included — and only a database that cannot be connected to lets the last flags stand in,
-/// for the configured time.
-#[tokio::test]
-async fn user_flags_stand_in_only_while_the_database_cannot_be_connected_to() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+backend_test! {
+    /// Flags are reused for the TTL only; past it, a database that answers decides — an error
+    /// included — and only a database that cannot be connected to lets the last flags stand in,
+    /// for the configured time.
+    async fn user_flags_stand_in_only_while_the_database_cannot_be_connected_to(backend: Backend) {
         let options = AppOptions { auth_ttl: Duration::from_millis(300), ..AppOptions::default() };
-        let Some(app) = spawn_app_with(backend, options).await else { continue };
+        let app = spawn_app_with(backend, options).await;
         let path = "/api/analytics/kpis/?days=7";
         assert_eq!(app.staff_get(path).await.status(), StatusCode::OK);
 
@@ -169,7 +162,7 @@ async fn stand_ins_end_after_the_configured_time() {
         stale_if_unreachable: Duration::from_millis(300),
         ..AppOptions::default()
     };
-    let Some(app) = spawn_app_with(Backend::Sqlite, options).await else { return };
+    let app = spawn_app_with(Backend::Sqlite, options).await;
     let path = "/api/analytics/kpis/?days=7";
     assert_eq!(app.staff_get(path).await.status(), StatusCode::OK);
     app.state.users.db().pool.close().await;
@@ -179,11 +172,10 @@ async fn stand_ins_end_after_the_configured_time() {
     assert_eq!(app.staff_get(path).await.status(), StatusCode::SERVICE_UNAVAILABLE, "past it");
 }
 
-#[tokio::test]
-async fn admin_runs_closer_than_the_minimum_interval_are_429_with_retry_after() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+backend_test! {
+    async fn admin_runs_closer_than_the_minimum_interval_are_429_with_retry_after(backend: Backend) {
         let options = AppOptions { admin_min_interval: Duration::from_secs(60), ..AppOptions::default() };
-        let Some(app) = spawn_app_with(backend, options).await else { continue };
+        let app = spawn_app_with(backend, options).await;
         let first = app.staff_post("/api/analytics/admin/recompute/?wait=true").await;
         assert_eq!(first.status(), StatusCode::OK);
         let second = app.staff_post("/api/analytics/admin/recompute/").await;
@@ -213,15 +205,12 @@ async fn lease_rows(app: &App) -> i64 {
     row.get(0)
 }
 
-/// Stopping the server cancels a run in progress: recorded as failed with a `cancelled:`
-/// error, nothing stored, the lease released at once (not after its TTL).
-#[tokio::test]
-async fn stopping_cancels_a_run_records_it_and_releases_the_lease() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+backend_test! {
+    /// Stopping the server cancels a run in progress: recorded as failed with a `cancelled:`
+    /// error, nothing stored, the lease released at once (not after its TTL).
+    async fn stopping_cancels_a_run_records_it_and_releases_the_lease(backend: Backend) {
         let faults = Faults { stall: Some(Duration::from_secs(30)), ..Faults::default() };
-        let Some(app) = spawn_app_with(backend, AppOptions { faults, ..AppOptions::default() }).await else {
-            continue;
-        };
+        let app = spawn_app_with(backend, AppOptions { faults, ..AppOptions::default() }).await;
         let snapshots_before = app.state.snapshots.run_id();
         let ticket = app.state.materializer.request(RunTrigger::Admin, Some(1)).await;
         let run_id = ticket.started.await.unwrap().unwrap();
@@ -247,10 +236,7 @@ async fn stopping_cancels_a_run_records_it_and_releases_the_lease() {
 async fn a_panicking_run_worker_is_restarted_and_shows_in_status() {
     let faults = Faults::default();
     faults.panics.store(1, Ordering::SeqCst);
-    let Some(app) = spawn_app_with(Backend::Sqlite, AppOptions { faults, ..AppOptions::default() }).await
-    else {
-        return;
-    };
+    let app = spawn_app_with(Backend::Sqlite, AppOptions { faults, ..AppOptions::default() }).await;
     let ticket = app.state.materializer.request(RunTrigger::Admin, Some(1)).await;
     assert!(ticket.finished.await.is_err(), "the panicking run reports no outcome");
     let res = app.staff_post("/api/analytics/admin/recompute/?wait=true").await;
@@ -275,7 +261,7 @@ async fn a_panicking_run_worker_is_restarted_and_shows_in_status() {
 #[tokio::test]
 async fn a_window_taken_out_of_the_configuration_is_no_longer_served_from_its_snapshot() {
     let options = AppOptions { run_windows: vec![7, 30], windows: vec![7], ..AppOptions::default() };
-    let Some(app) = spawn_app_with(Backend::Sqlite, options).await else { return };
+    let app = spawn_app_with(Backend::Sqlite, options).await;
     let res = app.staff_get("/api/analytics/users/?days=7").await;
     assert_eq!(res.headers()["x-analytics-source"], "snapshot");
     let res = app.staff_get("/api/analytics/users/?days=30").await;
@@ -289,7 +275,7 @@ async fn a_window_taken_out_of_the_configuration_is_no_longer_served_from_its_sn
 
 #[tokio::test]
 async fn a_ten_year_daily_report_has_a_row_per_day() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
     let res = app.staff_get("/api/analytics/reports/export/?report_type=daily&days=3650&metrics=users").await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
@@ -306,10 +292,7 @@ async fn a_ten_year_daily_report_has_a_row_per_day() {
 #[tokio::test]
 async fn the_on_demand_cache_stays_within_its_byte_bound() {
     let limits = Limits { max_bytes: 20_000, max_entries: 1000, ..AppOptions::default().limits };
-    let Some(app) = spawn_app_with(Backend::Sqlite, AppOptions { limits, ..AppOptions::default() }).await
-    else {
-        return;
-    };
+    let app = spawn_app_with(Backend::Sqlite, AppOptions { limits, ..AppOptions::default() }).await;
     let mut served = 0;
     for days in 10..30 {
         let res = app.staff_get(&format!("/api/analytics/transactions/?days={days}")).await;
@@ -348,4 +331,36 @@ fn token_mints_rs256_when_the_service_verifies_rs256() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ANALYTICS_JWT_PRIVATE_KEY"), "{stderr}");
     assert!(out.stdout.is_empty());
+}
+
+/// A query blocked past the statement timeout (another session holds a lock on the wallet
+/// table) frees its slot with a 503 naming the setting; once the lock is gone the same window
+/// is computed (the failure was not cached) and snapshots were served all along.
+#[tokio::test]
+#[cfg_attr(
+    pg_unreachable,
+    ignore = "PostgreSQL was unreachable when the tests were built (build.rs); start it and `touch build.rs`"
+)]
+async fn on_demand_reads_past_the_statement_timeout_are_a_503_and_free_their_slot() {
+    let options = AppOptions { statement_timeout: Duration::from_millis(300), ..AppOptions::default() };
+    let app = spawn_app_with(Backend::Postgres, options).await;
+    let mut locker = app.db.db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE wallet_wallettransaction IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *locker)
+        .await
+        .unwrap();
+    // More blocked requests than slots (2): each frees its slot, so none waits for the queue.
+    for days in [11, 12, 13] {
+        let res = app.staff_get(&format!("/api/analytics/kpis/?days={days}")).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "days={days}");
+        assert_eq!(res.headers()["retry-after"], "30");
+        assert!(detail(res).await.contains("ANALYTICS_STATEMENT_TIMEOUT"));
+    }
+    let res = app.staff_get("/api/analytics/reports/export/?type=transactions&days=11").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.staff_get("/api/analytics/kpis/?days=7").await.status(), StatusCode::OK);
+    locker.rollback().await.unwrap();
+    let res = app.staff_get("/api/analytics/kpis/?days=11").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-analytics-source"], "computed");
 }

@@ -28,7 +28,6 @@ use rand_chacha::ChaCha8Rng;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 const WINDOWS: [i64; 3] = [1, 7, 30];
 const SETTLE_DAYS: u32 = 3;
 const NEW_YORK: Tz = chrono_tz::America::New_York;
@@ -69,10 +68,10 @@ async fn run(ctx: &RunContext, now: DateTime<Utc>, kind: RunKind) -> i64 {
 }
 
 /// A database holding only summary tables.
-async fn summary_db(backend: Backend) -> Option<TestDb> {
-    let t = fresh(backend, "").await?;
+async fn summary_db(backend: Backend) -> TestDb {
+    let t = fresh(backend, "").await;
     migrate(&t.db).await.unwrap();
-    Some(t)
+    t
 }
 
 /// `(kind, days_reread)` of run `id`.
@@ -508,16 +507,15 @@ const STEPS: [Step; 14] = [
     Step::NextDay,
 ];
 
-#[tokio::test]
-async fn an_incremental_chain_gives_the_same_bytes_as_a_full_rebuild() {
-    for backend in BACKENDS {
+backend_test! {
+    async fn an_incremental_chain_gives_the_same_bytes_as_a_full_rebuild(backend: Backend) {
         let seed = seed();
         let tz = NEW_YORK;
         let mut p = Platform::new(seed);
         let mut now = utc(2026, 3, 6, 14, 0);
-        let Some(t) = fresh(backend, &p.initial(now).script(backend)).await else { continue };
+        let t = fresh(backend, &p.initial(now).script(backend)).await;
         migrate(&t.db).await.unwrap();
-        let Some(reference) = summary_db(backend).await else { continue };
+        let reference = summary_db(backend).await;
         // Context A: incremental runs, writing beside the platform, one day slot throughout.
         let a = context(&t, &t.db, tz);
 
@@ -693,11 +691,12 @@ async fn stored_statuses(db: &Db, day: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_change_outside_the_settle_window_is_found_by_verify_and_fixed_by_a_full_rebuild() {
-    for backend in BACKENDS {
+backend_test! {
+    async fn a_change_outside_the_settle_window_is_found_by_verify_and_fixed_by_a_full_rebuild(
+        backend: Backend,
+    ) {
         // Arrange: a run, then the 06-05 deposit settles in place, ten days late.
-        let Some(t) = fresh(backend, &settled_platform().script(backend)).await else { continue };
+        let t = fresh(backend, &settled_platform().script(backend)).await;
         migrate(&t.db).await.unwrap();
         let ctx = context(&t, &t.db, chrono_tz::Africa::Lagos);
         let (now, later) = (utc(2026, 6, 15, 10, 0), utc(2026, 6, 15, 11, 0));
@@ -771,17 +770,16 @@ async fn a_change_outside_the_settle_window_is_found_by_verify_and_fixed_by_a_fu
 // Atomicity and coordination
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_run_killed_during_its_write_leaves_the_previous_days_and_snapshots() {
-    for backend in BACKENDS {
+backend_test! {
+    async fn a_run_killed_during_its_write_leaves_the_previous_days_and_snapshots(backend: Backend) {
         // Arrange: one run, then rows on today, yesterday and three weeks ago.
         let seed = seed() + 1;
         let tz = NEW_YORK;
         let mut p = Platform::new(seed);
         let now = utc(2026, 3, 5, 14, 0);
-        let Some(t) = fresh(backend, &p.initial(now).script(backend)).await else { continue };
+        let t = fresh(backend, &p.initial(now).script(backend)).await;
         migrate(&t.db).await.unwrap();
-        let Some(reference) = summary_db(backend).await else { continue };
+        let reference = summary_db(backend).await;
         let ctx = context(&t, &t.db, tz);
         run(&ctx, now, RunKind::Incremental).await;
         let later = now + Duration::hours(26);
@@ -830,17 +828,16 @@ fn interval(row: &AnyRow) -> (DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-#[tokio::test]
-async fn two_instances_never_interleave_day_writes() {
-    for backend in BACKENDS {
+backend_test! {
+    async fn two_instances_never_interleave_day_writes(backend: Backend) {
         // Arrange: two instances on one platform and summary database, each with its own days.
         let seed = seed() + 2;
         let tz = NEW_YORK;
         let mut p = Platform::new(seed);
         let mut now = utc(2026, 3, 7, 14, 0);
-        let Some(t) = fresh(backend, &p.initial(now).script(backend)).await else { continue };
+        let t = fresh(backend, &p.initial(now).script(backend)).await;
         migrate(&t.db).await.unwrap();
-        let Some(reference) = summary_db(backend).await else { continue };
+        let reference = summary_db(backend).await;
         let a = RunContext { instance: "instance-a".into(), ..context(&t, &t.db, tz) };
         let b = RunContext { instance: "instance-b".into(), ..context(&t, &t.db, tz) };
         assert!(!Arc::ptr_eq(&a.days, &b.days));
@@ -889,12 +886,11 @@ async fn two_instances_never_interleave_day_writes() {
     }
 }
 
-/// Instance A ran, then B ran alone and stored a status change of 06-14; by A's next run, four
-/// days later, 06-14 is outside the settle window, so A must take B's day from the summary
-/// database rather than its own older copy in memory.
-#[tokio::test]
-async fn an_instance_that_missed_a_run_loads_its_days_before_refreshing() {
-    for backend in BACKENDS {
+backend_test! {
+    /// Instance A ran, then B ran alone and stored a status change of 06-14; by A's next run, four
+    /// days later, 06-14 is outside the settle window, so A must take B's day from the summary
+    /// database rather than its own older copy in memory.
+    async fn an_instance_that_missed_a_run_loads_its_days_before_refreshing(backend: Backend) {
         // Arrange: a 60.00 deposit pending on 06-14; later rows keep PostgreSQL's look-back
         // for late commits on 06-15.
         let tz = chrono_tz::Africa::Lagos;
@@ -902,9 +898,9 @@ async fn an_instance_that_missed_a_run_loads_its_days_before_refreshing() {
             .tx(3001, 1001, "deposit", "credit", "60.00", "pending", "2026-06-14 15:00:00", None)
             .tx(4001, 1, "airtime", "debit", "1.00", "failed", "2026-06-15 09:00:00", None)
             .user(2001, "2026-06-15 08:00:00", UserFlags::default());
-        let Some(t) = fresh(backend, &platform.script(backend)).await else { continue };
+        let t = fresh(backend, &platform.script(backend)).await;
         migrate(&t.db).await.unwrap();
-        let Some(reference) = summary_db(backend).await else { continue };
+        let reference = summary_db(backend).await;
         let a = RunContext { instance: "instance-a".into(), ..context(&t, &t.db, tz) };
         let b = RunContext { instance: "instance-b".into(), ..context(&t, &t.db, tz) };
         run(&a, utc(2026, 6, 15, 10, 0), RunKind::Incremental).await;
@@ -949,12 +945,11 @@ fn assert_same_store(replica: &DayStore, runner: &DayStore) {
     assert_eq!(replica.generation(), runner.generation());
 }
 
-#[tokio::test]
-async fn a_replica_loads_only_the_days_a_run_changed() {
-    for backend in BACKENDS {
+backend_test! {
+    async fn a_replica_loads_only_the_days_a_run_changed(backend: Backend) {
         // Arrange: a run at 06-15 11:00 Lagos; a replica with an empty slot.
         let tz = chrono_tz::Africa::Lagos;
-        let Some(t) = fresh(backend, &settled_platform().script(backend)).await else { continue };
+        let t = fresh(backend, &settled_platform().script(backend)).await;
         migrate(&t.db).await.unwrap();
         let ctx = context(&t, &t.db, tz);
         let now = utc(2026, 6, 15, 10, 0);

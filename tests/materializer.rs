@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,13 +17,13 @@ use mafita_analytics::materializer::store::{insert_run, load_snapshots, migrate}
 use mafita_analytics::materializer::verify::verify;
 use mafita_analytics::materializer::{run_once, Faults, Materializer, RunContext, RunTrigger};
 use mafita_analytics::metrics::{compute, Endpoint, Source, TxFilter, Window};
+use rust_decimal::Decimal;
 use serde_json::Value;
 use sqlx::Row;
 
-const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 const WINDOWS: [i64; 3] = [1, 7, 30];
 
-async fn platform(backend: Backend) -> Option<TestDb> {
+async fn platform(backend: Backend) -> TestDb {
     common::seeded(backend, 150, 3).await
 }
 
@@ -40,10 +41,9 @@ async fn runs(t: &TestDb) -> Vec<(i64, String, String, Option<String>)> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_run_stores_every_payload_metric_and_daily_series() {
-    for backend in BACKENDS {
-        let Some(t) = platform(backend).await else { continue };
+backend_test! {
+    async fn a_run_stores_every_payload_metric_and_daily_series(backend: Backend) {
+        let t = platform(backend).await;
         let ctx = context(&t);
         let outcome = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
         assert!(outcome.succeeded(), "{outcome:?}");
@@ -109,10 +109,9 @@ async fn a_run_stores_every_payload_metric_and_daily_series() {
     }
 }
 
-#[tokio::test]
-async fn a_run_failing_midway_leaves_the_previous_run_in_place() {
-    for backend in BACKENDS {
-        let Some(t) = platform(backend).await else { continue };
+backend_test! {
+    async fn a_run_failing_midway_leaves_the_previous_run_in_place(backend: Backend) {
+        let t = platform(backend).await;
         let ctx = context(&t);
         let first = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
         assert!(first.succeeded());
@@ -152,8 +151,12 @@ async fn a_run_failing_midway_leaves_the_previous_run_in_place() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    pg_unreachable,
+    ignore = "PostgreSQL was unreachable when the tests were built (build.rs); start it and `touch build.rs`"
+)]
 async fn a_statement_timeout_fails_the_run_and_is_recorded() {
-    let Some(t) = platform(Backend::Postgres).await else { return };
+    let t = platform(Backend::Postgres).await;
     let ctx = RunContext { statement_timeout: Duration::from_millis(200), ..context(&t) };
     // Make the wallet query slow (a view that sleeps two seconds) so the timeout certainly fires.
     sqlx::raw_sql(
@@ -170,10 +173,9 @@ async fn a_statement_timeout_fails_the_run_and_is_recorded() {
     assert_eq!(runs(&t).await[0].2, "failed");
 }
 
-#[tokio::test]
-async fn an_expired_lease_of_a_crashed_instance_is_taken_over() {
-    for backend in BACKENDS {
-        let Some(t) = platform(backend).await else { continue };
+backend_test! {
+    async fn an_expired_lease_of_a_crashed_instance_is_taken_over(backend: Backend) {
+        let t = platform(backend).await;
         let ctx = context(&t);
         let expires = Utc::now() + chrono::Duration::seconds(2);
         let at = match backend {
@@ -219,10 +221,9 @@ fn interval(row: &sqlx::any::AnyRow) -> (DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-#[tokio::test]
-async fn two_recompute_processes_never_overlap_and_both_succeed() {
-    for backend in BACKENDS {
-        let Some(t) = platform(backend).await else { continue };
+backend_test! {
+    async fn two_recompute_processes_never_overlap_and_both_succeed(backend: Backend) {
+        let t = platform(backend).await;
         let spawn = || {
             Command::new(env!("CARGO_BIN_EXE_mafita-analytics"))
                 .args(["recompute", "--database-url", &t.url, "--windows", "1,7"])
@@ -248,7 +249,7 @@ async fn two_recompute_processes_never_overlap_and_both_succeed() {
 
 #[tokio::test]
 async fn triggers_during_a_run_coalesce_into_one_follow_up() {
-    let t = platform(Backend::Sqlite).await.unwrap();
+    let t = platform(Backend::Sqlite).await;
     let materializer = Materializer::start(context(&t));
     let tickets = [
         materializer.request(RunTrigger::Admin, Some(1)).await,
@@ -271,7 +272,7 @@ async fn triggers_during_a_run_coalesce_into_one_follow_up() {
 
 #[tokio::test]
 async fn the_schedule_keeps_ticking_after_a_failed_run() {
-    let t = platform(Backend::Sqlite).await.unwrap();
+    let t = platform(Backend::Sqlite).await;
     assert_eq!(schedule_period("0 */5 * * * *").unwrap(), Some(Duration::from_secs(300)));
     assert_eq!(schedule_period("").unwrap(), None);
     assert!(schedule_period("every minute").unwrap_err().contains("ANALYTICS_SCHEDULE"));
@@ -296,10 +297,9 @@ async fn the_schedule_keeps_ticking_after_a_failed_run() {
     assert!(failed.3.as_deref().unwrap().contains("rewards_bonus"), "{failed:?}");
 }
 
-#[tokio::test]
-async fn verify_agrees_after_a_run_and_lists_fields_changed_in_place() {
-    for backend in BACKENDS {
-        let Some(t) = platform(backend).await else { continue };
+backend_test! {
+    async fn verify_agrees_after_a_run_and_lists_fields_changed_in_place(backend: Backend) {
+        let t = platform(backend).await;
         let ctx = context(&t);
         assert!(matches!(
             verify(&ctx).await,
@@ -336,10 +336,9 @@ async fn verify_agrees_after_a_run_and_lists_fields_changed_in_place() {
     }
 }
 
-#[tokio::test]
-async fn create_indexes_is_idempotent_and_migrate_touches_only_summary_tables() {
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, "").await else { continue };
+backend_test! {
+    async fn create_indexes_is_idempotent_and_migrate_touches_only_summary_tables(backend: Backend) {
+        let t = fresh(backend, "").await;
         mafita_analytics::db::create_platform_tables(&t.db).await.unwrap();
         let tables = |t: &TestDb| {
             let sql = match backend {
@@ -365,7 +364,7 @@ async fn create_indexes_is_idempotent_and_migrate_touches_only_summary_tables() 
 
 #[tokio::test]
 async fn start_up_runs_only_when_snapshots_are_missing_or_stale() {
-    let t = platform(Backend::Sqlite).await.unwrap();
+    let t = platform(Backend::Sqlite).await;
     let materializer = Materializer::start(context(&t));
     let period = Some(Duration::from_secs(300));
     assert!(refresh_if_stale(&materializer, period).await, "no snapshots: a start-up run is due");
@@ -379,30 +378,28 @@ async fn start_up_runs_only_when_snapshots_are_missing_or_stale() {
     assert!(refresh_if_stale(&materializer, Some(Duration::from_millis(1))).await);
 }
 
-/// The daily series are brought up to date, not rewritten: after a deposit lands on one day,
-/// the next run changes that day's rows (revenue up by exactly its amount) and leaves every
-/// other row as the first run wrote it.
-#[tokio::test]
-async fn a_run_rewrites_only_the_daily_rows_that_changed() {
-    let daily = |t: &TestDb| {
-        let pool = t.db.pool.clone();
-        async move {
-            sqlx::query(
-                "SELECT CAST(day AS TEXT), metric, dimension, CAST(value AS TEXT), run_id FROM analytics_daily_metric",
-            )
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| {
-                let key = (r.get::<String, _>(0), r.get::<String, _>(1), r.get::<String, _>(2));
-                (key, (r.get::<String, _>(3).parse::<rust_decimal::Decimal>().unwrap(), r.get::<i64, _>(4)))
-            })
-            .collect::<std::collections::BTreeMap<_, _>>()
-        }
-    };
-    for backend in BACKENDS {
-        let Some(t) = platform(backend).await else { continue };
+/// Every `analytics_daily_metric` row, `(day, metric, dimension)` to `(value, run_id)`.
+async fn daily(t: &TestDb) -> BTreeMap<(String, String, String), (Decimal, i64)> {
+    sqlx::query(
+        "SELECT CAST(day AS TEXT), metric, dimension, CAST(value AS TEXT), run_id FROM analytics_daily_metric",
+    )
+    .fetch_all(&t.db.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let key = (r.get::<String, _>(0), r.get::<String, _>(1), r.get::<String, _>(2));
+        (key, (r.get::<String, _>(3).parse::<Decimal>().unwrap(), r.get::<i64, _>(4)))
+    })
+    .collect()
+}
+
+backend_test! {
+    /// The daily series are brought up to date, not rewritten: after a deposit lands on one day,
+    /// the next run changes that day's rows (revenue up by exactly its amount) and leaves every
+    /// other row as the first run wrote it.
+    async fn a_run_rewrites_only_the_daily_rows_that_changed(backend: Backend) {
+        let t = platform(backend).await;
         let ctx = context(&t);
         let first = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().run_id.unwrap();
         let before = daily(&t).await;
@@ -419,7 +416,7 @@ async fn a_run_rewrites_only_the_daily_rows_that_changed() {
         let revenue = (day.to_string(), "revenue.revenue_trend.revenue".to_string(), String::new());
         assert_eq!(
             after[&revenue].0,
-            before[&revenue].0 + rust_decimal::Decimal::new(1250, 2),
+            before[&revenue].0 + Decimal::new(1250, 2),
             "{backend:?}"
         );
         for (key, (value, run)) in &after {

@@ -9,8 +9,6 @@ use common::{fresh, Backend, TestDb};
 use mafita_analytics::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
 use serde_json::{json, Value};
 
-const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
-
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
 }
@@ -25,10 +23,9 @@ fn dates(body: &Value, field: &str) -> Vec<String> {
     body[field].as_array().unwrap().iter().map(|r| r["date"].as_str().unwrap().to_string()).collect()
 }
 
-#[tokio::test]
-async fn empty_database_gives_zeros_and_full_series_for_one_and_3650_days() {
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &Fixture::default().script(backend)).await else { continue };
+backend_test! {
+    async fn empty_database_gives_zeros_and_full_series_for_one_and_3650_days(backend: Backend) {
+        let t = fresh(backend, &Fixture::default().script(backend)).await;
         let settings = MetricSettings::default();
         let now = at(2026, 6, 15, 10, 0);
         for days in [1, 3650] {
@@ -63,23 +60,22 @@ async fn empty_database_gives_zeros_and_full_series_for_one_and_3650_days() {
     }
 }
 
-/// New York: 2026-03-08 has 23 hours (clocks jump 02:00 → 03:00 EST→EDT).
-#[tokio::test]
-async fn daylight_saving_days_bucket_by_local_date() {
-    let f = UserFlags::default();
-    let fixture = Fixture::default()
-        .user(1, "2026-01-01 00:00:00", f)
-        .wallet(1, 1, "0", "0")
-        // 2026-03-07 23:30 EST (UTC−5)
-        .tx(1, 1, "airtime", "debit", "1", "success", "2026-03-08 04:30:00", None)
-        // 2026-03-08 00:30 EST: first hour of the short day
-        .tx(2, 1, "airtime", "debit", "2", "success", "2026-03-08 05:30:00", None)
-        // 2026-03-08 23:30 EDT (UTC−4): last hour of the short day
-        .tx(3, 1, "airtime", "debit", "4", "success", "2026-03-09 03:30:00", None)
-        // 2026-03-09 00:30 EDT
-        .tx(4, 1, "airtime", "debit", "8", "success", "2026-03-09 04:30:00", None);
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &fixture.script(backend)).await else { continue };
+backend_test! {
+    /// New York: 2026-03-08 has 23 hours (clocks jump 02:00 → 03:00 EST→EDT).
+    async fn daylight_saving_days_bucket_by_local_date(backend: Backend) {
+        let f = UserFlags::default();
+        let fixture = Fixture::default()
+            .user(1, "2026-01-01 00:00:00", f)
+            .wallet(1, 1, "0", "0")
+            // 2026-03-07 23:30 EST (UTC−5)
+            .tx(1, 1, "airtime", "debit", "1", "success", "2026-03-08 04:30:00", None)
+            // 2026-03-08 00:30 EST: first hour of the short day
+            .tx(2, 1, "airtime", "debit", "2", "success", "2026-03-08 05:30:00", None)
+            // 2026-03-08 23:30 EDT (UTC−4): last hour of the short day
+            .tx(3, 1, "airtime", "debit", "4", "success", "2026-03-09 03:30:00", None)
+            // 2026-03-09 00:30 EDT
+            .tx(4, 1, "airtime", "debit", "8", "success", "2026-03-09 04:30:00", None);
+        let t = fresh(backend, &fixture.script(backend)).await;
         let settings = MetricSettings { tz: chrono_tz::America::New_York, ..MetricSettings::default() };
         let now = at(2026, 3, 10, 12, 0);
         let w = Window::from_params(now, settings.tz, None, Some("2026-03-07"), Some("2026-03-09")).unwrap();
@@ -105,16 +101,15 @@ async fn daylight_saving_days_bucket_by_local_date() {
     }
 }
 
-#[tokio::test]
-async fn lagos_late_evening_utc_is_next_local_day_and_month() {
-    let f = UserFlags::default();
-    let fixture = Fixture::default()
-        .user(1, "2026-01-01 00:00:00", f)
-        .wallet(1, 1, "0", "0")
-        .tx(1, 1, "deposit", "credit", "10", "success", "2026-05-31 23:30:00", None)
-        .tx(2, 1, "deposit", "credit", "5", "success", "2026-05-31 22:59:59", None);
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &fixture.script(backend)).await else { continue };
+backend_test! {
+    async fn lagos_late_evening_utc_is_next_local_day_and_month(backend: Backend) {
+        let f = UserFlags::default();
+        let fixture = Fixture::default()
+            .user(1, "2026-01-01 00:00:00", f)
+            .wallet(1, 1, "0", "0")
+            .tx(1, 1, "deposit", "credit", "10", "success", "2026-05-31 23:30:00", None)
+            .tx(2, 1, "deposit", "credit", "5", "success", "2026-05-31 22:59:59", None);
+        let t = fresh(backend, &fixture.script(backend)).await;
         let settings = MetricSettings::default();
         let w = Window::rolling(at(2026, 6, 2, 12, 0), settings.tz, 7).unwrap();
         let rev = body(&t, &settings, Endpoint::Revenue, &w).await;
@@ -132,21 +127,20 @@ async fn lagos_late_evening_utc_is_next_local_day_and_month() {
     }
 }
 
-#[tokio::test]
-async fn pending_rows_that_later_succeed_are_counted_on_the_next_computation() {
-    let f = UserFlags::default();
-    let fixture = Fixture::default().user(1, "2026-01-01 00:00:00", f).wallet(1, 1, "0", "0").tx(
-        1,
-        1,
-        "electricity",
-        "debit",
-        "120.50",
-        "pending",
-        "2026-06-15 09:00:00",
-        None,
-    );
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &fixture.script(backend)).await else { continue };
+backend_test! {
+    async fn pending_rows_that_later_succeed_are_counted_on_the_next_computation(backend: Backend) {
+        let f = UserFlags::default();
+        let fixture = Fixture::default().user(1, "2026-01-01 00:00:00", f).wallet(1, 1, "0", "0").tx(
+            1,
+            1,
+            "electricity",
+            "debit",
+            "120.50",
+            "pending",
+            "2026-06-15 09:00:00",
+            None,
+        );
+        let t = fresh(backend, &fixture.script(backend)).await;
         let settings = MetricSettings::default();
         let w = Window::rolling(at(2026, 6, 15, 10, 0), settings.tz, 1).unwrap();
         let before = body(&t, &settings, Endpoint::Overview, &w).await;
@@ -163,18 +157,17 @@ async fn pending_rows_that_later_succeed_are_counted_on_the_next_computation() {
     }
 }
 
-/// Averages are taken from exact sums: (1.00 + 1.01) / 2 = 1.005 rounds to 1.01, where binary
-/// floating point (1.00499999…) would round to 1.00.
-#[tokio::test]
-async fn average_of_exact_sums_is_not_off_by_a_kobo() {
-    let f = UserFlags::default();
-    let fixture = Fixture::default()
-        .user(1, "2026-01-01 00:00:00", f)
-        .wallet(1, 1, "0", "0")
-        .tx(1, 1, "airtime", "debit", "1.00", "success", "2026-06-15 08:00:00", None)
-        .tx(2, 1, "airtime", "debit", "1.01", "success", "2026-06-15 09:00:00", None);
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &fixture.script(backend)).await else { continue };
+backend_test! {
+    /// Averages are taken from exact sums: (1.00 + 1.01) / 2 = 1.005 rounds to 1.01, where binary
+    /// floating point (1.00499999…) would round to 1.00.
+    async fn average_of_exact_sums_is_not_off_by_a_kobo(backend: Backend) {
+        let f = UserFlags::default();
+        let fixture = Fixture::default()
+            .user(1, "2026-01-01 00:00:00", f)
+            .wallet(1, 1, "0", "0")
+            .tx(1, 1, "airtime", "debit", "1.00", "success", "2026-06-15 08:00:00", None)
+            .tx(2, 1, "airtime", "debit", "1.01", "success", "2026-06-15 09:00:00", None);
+        let t = fresh(backend, &fixture.script(backend)).await;
         let settings = MetricSettings::default();
         let w = Window::rolling(at(2026, 6, 15, 10, 0), settings.tz, 1).unwrap();
         let tx = body(&t, &settings, Endpoint::Transactions, &w).await;
@@ -196,7 +189,7 @@ async fn sqlite_decimals_stored_as_integer_real_and_text_sum_exactly() {
         .tx(3, 1, "deposit", "credit", "'0.20'", "success", "2026-06-15 09:00:00", None)
         .script(Backend::Sqlite)
         .replace("amount decimal NOT NULL, balance_before", "amount NOT NULL, balance_before");
-    let t = fresh(Backend::Sqlite, &script).await.unwrap();
+    let t = fresh(Backend::Sqlite, &script).await;
     let kinds: Vec<String> =
         sqlx::query_scalar("SELECT typeof(amount) FROM wallet_wallettransaction ORDER BY id")
             .fetch_all(&t.db.pool)
@@ -210,32 +203,31 @@ async fn sqlite_decimals_stored_as_integer_real_and_text_sum_exactly() {
     assert_eq!(overview["transactions"]["average_transaction"].to_string(), "333.43");
 }
 
-/// Payloads folded from a shared read (what a run does) equal payloads computed from scratch,
-/// also across a daylight-saving change, for windows of 1 to 20 days.
-#[tokio::test]
-async fn folding_windows_from_a_shared_read_matches_computing_each_alone() {
-    let mut fixture =
-        Fixture::default().user(1, "2026-01-01 00:00:00", UserFlags::default()).wallet(1, 1, "0", "0");
-    let stamps = [
-        "2026-03-01 04:59:59",
-        "2026-03-03 12:00:00",
-        "2026-03-07 23:30:00",
-        "2026-03-08 04:30:00",
-        "2026-03-08 06:59:59",
-        "2026-03-08 07:00:00",
-        "2026-03-09 03:59:59",
-        "2026-03-09 04:00:00",
-        "2026-03-12 15:00:00",
-        "2026-03-15 03:59:59",
-        "2026-03-19 11:59:59",
-        "2026-03-20 11:00:00",
-    ];
-    for (i, at) in stamps.iter().enumerate() {
-        let status = if i % 3 == 0 { "failed" } else { "success" };
-        fixture = fixture.tx(i as i64 + 1, 1, "deposit", "credit", "10.05", status, at, None);
-    }
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &fixture.script(backend)).await else { continue };
+backend_test! {
+    /// Payloads folded from a shared read (what a run does) equal payloads computed from scratch,
+    /// also across a daylight-saving change, for windows of 1 to 20 days.
+    async fn folding_windows_from_a_shared_read_matches_computing_each_alone(backend: Backend) {
+        let mut fixture =
+            Fixture::default().user(1, "2026-01-01 00:00:00", UserFlags::default()).wallet(1, 1, "0", "0");
+        let stamps = [
+            "2026-03-01 04:59:59",
+            "2026-03-03 12:00:00",
+            "2026-03-07 23:30:00",
+            "2026-03-08 04:30:00",
+            "2026-03-08 06:59:59",
+            "2026-03-08 07:00:00",
+            "2026-03-09 03:59:59",
+            "2026-03-09 04:00:00",
+            "2026-03-12 15:00:00",
+            "2026-03-15 03:59:59",
+            "2026-03-19 11:59:59",
+            "2026-03-20 11:00:00",
+        ];
+        for (i, at) in stamps.iter().enumerate() {
+            let status = if i % 3 == 0 { "failed" } else { "success" };
+            fixture = fixture.tx(i as i64 + 1, 1, "deposit", "credit", "10.05", status, at, None);
+        }
+        let t = fresh(backend, &fixture.script(backend)).await;
         let settings = MetricSettings { tz: chrono_tz::America::New_York, ..MetricSettings::default() };
         let now = at(2026, 3, 20, 12, 0);
         let windows: Vec<Window> = [1, 2, 3, 6, 7, 8, 12, 13, 20]

@@ -14,8 +14,6 @@ use mafita_analytics::metrics::report::{report, ReportRequest};
 use mafita_analytics::metrics::{MetricSettings, Source, Window};
 use serde_json::{json, Value};
 
-const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
-
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).unwrap()
 }
@@ -60,10 +58,9 @@ async fn run(t: &TestDb, req: ReportRequest) -> Value {
     out.to_json()
 }
 
-#[tokio::test]
-async fn weekly_report_buckets_by_monday_and_counts_only_dates_in_range() {
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &platform().script(backend)).await else { continue };
+backend_test! {
+    async fn weekly_report_buckets_by_monday_and_counts_only_dates_in_range(backend: Backend) {
+        let t = fresh(backend, &platform().script(backend)).await;
         let body = run(&t, request("weekly", None, "2026-06-03", "2026-06-14")).await;
         assert_payload(
             &body,
@@ -96,10 +93,9 @@ async fn weekly_report_buckets_by_monday_and_counts_only_dates_in_range() {
     }
 }
 
-#[tokio::test]
-async fn daily_report_over_seven_calendar_days_has_seven_rows() {
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &platform().script(backend)).await else { continue };
+backend_test! {
+    async fn daily_report_over_seven_calendar_days_has_seven_rows(backend: Backend) {
+        let t = fresh(backend, &platform().script(backend)).await;
         let body = run(&t, request("daily", Some("transactions,users"), "2026-06-08", "2026-06-14")).await;
         let rows = body["rows"].as_array().unwrap();
         let periods: Vec<&str> = rows.iter().map(|r| r["period"].as_str().unwrap()).collect();
@@ -128,10 +124,9 @@ async fn daily_report_over_seven_calendar_days_has_seven_rows() {
     }
 }
 
-#[tokio::test]
-async fn monthly_and_custom_reports() {
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &platform().script(backend)).await else { continue };
+backend_test! {
+    async fn monthly_and_custom_reports(backend: Backend) {
+        let t = fresh(backend, &platform().script(backend)).await;
         let monthly =
             run(&t, request("monthly", Some("revenue,transactions"), "2026-05-20", "2026-06-14")).await;
         assert_payload(
@@ -155,7 +150,7 @@ async fn monthly_and_custom_reports() {
 
 #[tokio::test]
 async fn report_csv_has_one_header_and_a_line_per_bucket() {
-    let t = fresh(Backend::Sqlite, &platform().script(Backend::Sqlite)).await.unwrap();
+    let t = fresh(Backend::Sqlite, &platform().script(Backend::Sqlite)).await;
     let settings = MetricSettings::default();
     let mut conn = t.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, t.db.dialect, &settings);
@@ -192,10 +187,9 @@ fn report_parameters_are_validated_with_the_parameter_named() {
     assert_eq!(req.date_from.to_string(), "2026-05-16");
 }
 
-#[tokio::test]
-async fn export_lists_window_rows_newest_first_and_escapes_formulas() {
-    for backend in BACKENDS {
-        let Some(t) = fresh(backend, &platform().script(backend)).await else { continue };
+backend_test! {
+    async fn export_lists_window_rows_newest_first_and_escapes_formulas(backend: Backend) {
+        let t = fresh(backend, &platform().script(backend)).await;
         sqlx::query("UPDATE accounts_user SET email = '=cmd()@evil.example' WHERE id = 3")
             .execute(&t.db.pool)
             .await

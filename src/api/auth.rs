@@ -10,7 +10,7 @@ use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use sqlx::Row;
 
-use super::error::{database_error, ApiError};
+use super::error::{database_error, is_connection_failure, ApiError};
 use super::AppState;
 use crate::db::{Db, Sql};
 
@@ -42,6 +42,8 @@ impl TokenVerifier {
         // Only the configured algorithm is accepted (`alg: none` and others are refused).
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECONDS;
+        // PyJWT (under SimpleJWT) refuses a token before its `nbf` when it has one; so do we.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
         validation.validate_aud = false;
         TokenVerifier { key, validation, user_id_claim: user_id_claim.to_string() }
@@ -177,11 +179,7 @@ impl UserCache {
 /// that answered with an error or a pool busy with other work. A pool that times out with no
 /// live connection could not open one (sqlx retries refused connections until its deadline).
 fn cannot_connect(e: &sqlx::Error, db: &Db) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => true,
-        sqlx::Error::PoolTimedOut => db.pool.size() == 0,
-        _ => false,
-    }
+    is_connection_failure(e) || (matches!(e, sqlx::Error::PoolTimedOut) && db.pool.size() == 0)
 }
 
 fn unreachable() -> ApiError {

@@ -106,15 +106,35 @@ impl From<crate::metrics::WindowError> for ApiError {
     }
 }
 
-/// A database failure while answering: 503 when the database cannot be reached (so the
-/// dashboard shows "temporarily unavailable"), 500 for anything else.
+/// A database failure while answering: 503 when the database cannot be reached or is going
+/// away (so the dashboard shows "temporarily unavailable"), 500 for anything else.
 pub fn database_error(e: &sqlx::Error) -> ApiError {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            ApiError::Unavailable(
-                "Analytics are temporarily unavailable: the platform database cannot be reached.".into(),
-            )
-        }
-        other => ApiError::Internal(crate::materializer::run::error_chain(other)),
+    if is_unreachable(e) {
+        return ApiError::Unavailable(
+            "Analytics are temporarily unavailable: the platform database cannot be reached.".into(),
+        );
     }
+    ApiError::Internal(crate::materializer::run::error_chain(e))
+}
+
+/// Whether `e` means the database is out of reach rather than that a query is wrong: a
+/// connection failure, no free connection in time, or no free connection slot on the server
+/// (`53300`).
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    is_connection_failure(e)
+        || matches!(e, sqlx::Error::PoolTimedOut)
+        || sqlx_code(e).is_some_and(|code| code == "53300")
+}
+
+/// Whether the connection itself failed: refused, closed, broken (class `08`), or PostgreSQL
+/// shutting down or starting up (`57P01`–`57P03`).
+pub fn is_connection_failure(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+        || sqlx_code(e).is_some_and(|code| {
+            matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        })
+}
+
+fn sqlx_code(e: &sqlx::Error) -> Option<String> {
+    e.as_database_error().and_then(|d| d.code()).map(|code| code.into_owned())
 }

@@ -9,13 +9,13 @@ use axum::response::Response;
 use chrono::Utc;
 
 use super::auth::StaffUser;
-use super::error::{database_error, ApiError};
+use super::error::ApiError;
 use super::params::Params;
 use super::response::Prepared;
 use super::AppState;
 use crate::metrics::export::{export_filename, export_transactions, export_users, ExportRows};
 use crate::metrics::report::{report, ReportRequest};
-use crate::metrics::{Endpoint, MetricError, Source as MetricSource, TxFilter, WindowKind};
+use crate::metrics::{Endpoint, Source as MetricSource, TxFilter, WindowKind};
 use crate::time::local_date;
 
 /// Answers one of the six JSON endpoints.
@@ -129,34 +129,33 @@ pub async fn export(
             Export::Rows { kind, limit, window: params.window(now, tz)? }
         }
     };
-    let failed = |e: MetricError| match e {
-        MetricError::Database(db) => database_error(&db),
-    };
     let csv = |r: Result<Vec<u8>, csv::Error>| r.map_err(|e| ApiError::Internal(e.to_string()));
-    // An export is an on-demand computation: it waits for a slot like an uncommon window.
+    // An export is an on-demand computation: it waits for a slot like an uncommon window, and
+    // its reads carry the statement timeout.
     let _slot = state.ondemand.slot().await?;
-    let mut conn = state.platform.pool.acquire().await.map_err(|e| database_error(&e))?;
-    let mut src = MetricSource::new(&mut conn, state.platform.dialect, &state.settings);
+    let mut tx = state.ondemand.read(&state.platform).await?;
+    let mut src = MetricSource::new(&mut tx, state.platform.dialect, &state.settings);
     let as_csv = format == "csv";
     let (body, filename) = match request {
         Export::Report(request) => {
             let filename = request.filename(format);
-            let out = report(&mut src, now, request).await.map_err(failed)?;
+            let out = state.ondemand.within(report(&mut src, now, request)).await?;
             (if as_csv { csv(out.to_csv())? } else { out.to_json().to_string().into_bytes() }, filename)
         }
         Export::Rows { kind: RowKind::Transactions, limit, window } => {
-            let rows = export_transactions(&mut src, &window, limit).await.map_err(failed)?;
+            let rows = state.ondemand.within(export_transactions(&mut src, &window, limit)).await?;
             let body = if as_csv { csv(rows.to_csv())? } else { rows.to_json().to_string().into_bytes() };
             (body, export_filename("transactions", local_date(tz, now), format))
         }
         Export::Rows { kind: RowKind::Users, limit, window } => {
-            let rows = export_users(&mut src, &window, limit).await.map_err(failed)?;
+            let rows = state.ondemand.within(export_users(&mut src, &window, limit)).await?;
             let body = if as_csv { csv(rows.to_csv())? } else { rows.to_json().to_string().into_bytes() };
             (body, export_filename("users", local_date(tz, now), format))
         }
     };
     let content_type = if format == "csv" { "text/csv; charset=utf-8" } else { "application/json" };
-    drop(conn);
+    drop(src);
+    drop(tx);
     let mut prepared = Prepared::off_thread(body, content_type).await;
     prepared.disposition = Some(format!("attachment; filename=\"{filename}\""));
     Ok(prepared.respond(&headers))

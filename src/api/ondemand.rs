@@ -1,8 +1,11 @@
 //! Answers for uncommon windows and filters, computed by the metric module on demand and kept
 //! in a TTL cache bounded by entries and by bytes; concurrent identical requests share one
 //! computation, and at most a configured number of computations (exports included) run at
-//! once, so a burst of cold windows cannot take every platform connection.
+//! once, so a burst of cold windows cannot take every platform connection. Each computation's
+//! platform reads carry the statement timeout (SPEC §6), so a slow or blocked query frees its
+//! slot and its connection with a 503 instead of holding them for the whole request timeout.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +15,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::error::{database_error, ApiError};
 use super::response::Prepared;
-use crate::db::Db;
+use crate::db::{Db, Dialect};
 use crate::metrics::{
     compute, DayStore, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window,
     WindowKind,
@@ -52,14 +55,15 @@ pub struct OnDemand {
     cache: moka::future::Cache<Key, Arc<Prepared>>,
     slots: Arc<Semaphore>,
     queue_timeout: Duration,
+    statement_timeout: Duration,
 }
 
-/// Why an answer could not be computed.
-#[derive(Debug)]
-enum Failure {
-    Metric(MetricError),
-    Busy(ApiError),
-}
+/// How long an on-demand computation's platform reads may take unless configured
+/// (`ANALYTICS_STATEMENT_TIMEOUT`'s default).
+const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
 
 impl OnDemand {
     /// A cache and slots bounded by `limits`.
@@ -80,6 +84,51 @@ impl OnDemand {
             cache,
             slots: Arc::new(Semaphore::new(limits.concurrency.max(1) as usize)),
             queue_timeout: limits.queue_timeout,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+        }
+    }
+
+    /// Bounds every computation's platform reads by `timeout` (`ANALYTICS_STATEMENT_TIMEOUT`).
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> OnDemand {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// A read-only transaction on the platform for one computation; on PostgreSQL it carries
+    /// the statement timeout, so the server itself stops a query that runs past it.
+    pub async fn read(&self, platform: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, ApiError> {
+        let mut tx = platform.pool.begin().await.map_err(|e| database_error(&e))?;
+        if platform.dialect == Dialect::Postgres {
+            let ms = self.statement_timeout.as_millis().max(1);
+            for statement in
+                ["SET TRANSACTION READ ONLY".to_string(), format!("SET LOCAL statement_timeout = {ms}")]
+            {
+                sqlx::query(&statement).execute(&mut *tx).await.map_err(|e| database_error(&e))?;
+            }
+        }
+        Ok(tx)
+    }
+
+    /// Runs `work` (reads in a transaction from [`OnDemand::read`]) for at most the statement
+    /// timeout — SQLite has none of its own — and turns a timeout, ours or PostgreSQL's, into
+    /// a 503 with `Retry-After` that names the setting.
+    pub async fn within<T>(&self, work: impl Future<Output = Result<T, MetricError>>) -> Result<T, ApiError> {
+        match tokio::time::timeout(self.statement_timeout, work).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(MetricError::Database(e))) if is_cancelled(&e) => Err(self.timed_out()),
+            Ok(Err(MetricError::Database(e))) => Err(database_error(&e)),
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    fn timed_out(&self) -> ApiError {
+        ApiError::Busy {
+            detail: format!(
+                "The computation read the platform database for longer than ANALYTICS_STATEMENT_TIMEOUT \
+                 ({} s) and was stopped; retry shortly, or ask for a common window (served from a snapshot).",
+                self.statement_timeout.as_secs_f64()
+            ),
+            retry_after: 30,
         }
     }
 
@@ -132,30 +181,33 @@ impl OnDemand {
         let answer = self
             .cache
             .try_get_with(key, async move {
-                let _slot = self.slot().await.map_err(Failure::Busy)?;
-                let payload = async {
-                    let mut conn = platform.pool.acquire().await.map_err(MetricError::Database)?;
-                    // Recompute "now" at computation time: the window is the same, only fresher.
-                    let fresh = match window.kind {
-                        WindowKind::Rolling { days } => {
-                            Window::rolling(Utc::now(), window.tz, days).unwrap_or(window)
-                        }
-                        WindowKind::Calendar { .. } => window,
-                    };
-                    let mut src = MetricSource::new(&mut conn, platform.dialect, settings).with_days(days);
-                    compute(&mut src, endpoint, &fresh, filter).await
-                }
-                .await
-                .map_err(Failure::Metric)?;
+                let _slot = self.slot().await?;
+                let mut tx = self.read(platform).await?;
+                // Recompute "now" at computation time: the window is the same, only fresher.
+                let fresh = match window.kind {
+                    WindowKind::Rolling { days } => {
+                        Window::rolling(Utc::now(), window.tz, days).unwrap_or(window)
+                    }
+                    WindowKind::Calendar { .. } => window,
+                };
+                let payload = self
+                    .within(async {
+                        let mut src = MetricSource::new(&mut tx, platform.dialect, settings).with_days(days);
+                        compute(&mut src, endpoint, &fresh, filter).await
+                    })
+                    .await?;
+                drop(tx);
                 let prepared =
                     Prepared::off_thread(payload.to_string().into_bytes(), "application/json").await;
-                Ok::<_, Failure>(Arc::new(prepared))
+                Ok::<_, ApiError>(Arc::new(prepared))
             })
             .await
-            .map_err(|e| match e.as_ref() {
-                Failure::Metric(MetricError::Database(db)) => database_error(db),
-                Failure::Busy(busy) => busy.clone(),
-            })?;
+            .map_err(|e| e.as_ref().clone())?;
         Ok((answer, false))
     }
+}
+
+/// Whether PostgreSQL cancelled the statement (its `statement_timeout`).
+fn is_cancelled(e: &sqlx::Error) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == QUERY_CANCELED)
 }

@@ -55,7 +55,8 @@ pub async fn build_state(
             max_bytes: serve.cache_max_bytes,
             concurrency: serve.ondemand_concurrency,
             queue_timeout: serve.ondemand_queue_timeout,
-        }),
+        })
+        .with_statement_timeout(ctx.statement_timeout),
         verifier: verifier(auth)?,
         users: UserCache::new(
             ctx.platform.sibling(auth.auth_pool_size, AUTH_ACQUIRE_TIMEOUT),

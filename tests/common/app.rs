@@ -84,6 +84,10 @@ pub struct AppOptions {
     pub cors: CorsOrigins,
     /// Faults for the server's run worker (the set-up run has none).
     pub faults: Faults,
+    /// How tokens are checked.
+    pub verifier: TokenVerifier,
+    /// How long an on-demand computation's platform reads may take.
+    pub statement_timeout: Duration,
 }
 
 impl Default for AppOptions {
@@ -104,18 +108,20 @@ impl Default for AppOptions {
             admin_min_interval: Duration::ZERO,
             cors: cors_origins("https://admin.mafitapay.test").unwrap(),
             faults: Faults::default(),
+            verifier: TokenVerifier::hs256(SECRET, "user_id"),
+            statement_timeout: Duration::from_secs(60),
         }
     }
 }
 
 /// A seeded platform (user 1 is staff; user 2 is not), one materializer run, and the server.
-pub async fn spawn_app(backend: Backend) -> Option<App> {
+pub async fn spawn_app(backend: Backend) -> App {
     spawn_app_with(backend, AppOptions::default()).await
 }
 
 /// [`spawn_app`] assembled with `options`.
-pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> Option<App> {
-    let db = super::seeded(backend, 120, 5).await?;
+pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> App {
+    let db = super::seeded(backend, 120, 5).await;
     let ctx = super::run_context(&db, &options.run_windows);
     assert!(run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap().succeeded());
     let slot = if options.shared_days { ctx.days.clone() } else { Default::default() };
@@ -129,8 +135,8 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> Option<App
         windows: options.windows,
         schedule: None,
         snapshots: SnapshotCache::default(),
-        ondemand: OnDemand::new(options.limits),
-        verifier: TokenVerifier::hs256(SECRET, "user_id"),
+        ondemand: OnDemand::new(options.limits).with_statement_timeout(options.statement_timeout),
+        verifier: options.verifier,
         users: UserCache::new(
             db.db.sibling(2, Duration::from_secs(3)),
             options.auth_ttl,
@@ -147,5 +153,5 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> Option<App
     let base = format!("http://{}", app.local_addr().unwrap());
     tokio::spawn(app.serve(std::future::pending()));
     let client = reqwest::Client::builder().no_gzip().no_brotli().build().unwrap();
-    Some(App { base, client, state, db })
+    App { base, client, state, db }
 }

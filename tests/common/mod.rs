@@ -1,5 +1,6 @@
 //! Test helpers: fresh platform databases on SQLite (a temporary file) and PostgreSQL (a
-//! randomly named database on `ANALYTICS_TEST_PG_URL`), loaded from a SQL script.
+//! randomly named database on `ANALYTICS_TEST_PG_URL`), loaded from a SQL script, and
+//! [`backend_test!`] to run a test on each backend.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,11 +60,52 @@ pub enum Backend {
     Postgres,
 }
 
-/// A fresh database of `backend` with `script` executed in it; `None` only when PostgreSQL is
-/// unreachable outside CI (the test then reports that it was skipped, loudly).
-pub async fn fresh(backend: Backend, script: &str) -> Option<TestDb> {
+/// One test per backend from one async body:
+///
+/// ```text
+/// backend_test! {
+///     /// What the test shows.
+///     async fn name(backend: Backend) { ... }
+/// }
+/// ```
+///
+/// becomes a module `name` holding `async fn on(backend: Backend)` and the tests `name::sqlite`
+/// and `name::postgres`. The PostgreSQL one is `#[ignore]`d when `build.rs` found PostgreSQL
+/// unreachable (`cfg(pg_unreachable)`, never under `CI`), so a skip shows as "ignored" in
+/// cargo's summary instead of passing. The body sees the test file's items (`use super::*`);
+/// `return` leaves it early. rustfmt does not format inside the braces: keep the usual layout
+/// by hand. Tests that need PostgreSQL alone carry the same attribute as `name::postgres`.
+#[macro_export]
+macro_rules! backend_test {
+    ($(#[$attr:meta])* async fn $name:ident($backend:ident: Backend $(,)?) $body:block) => {
+        $(#[$attr])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn on($backend: $crate::common::Backend) $body
+
+            #[::tokio::test]
+            async fn sqlite() {
+                on($crate::common::Backend::Sqlite).await
+            }
+
+            #[::tokio::test]
+            #[cfg_attr(
+                pg_unreachable,
+                ignore = "PostgreSQL was unreachable when the tests were built (build.rs); start it and `touch build.rs`"
+            )]
+            async fn postgres() {
+                on($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// A fresh database of `backend` with `script` executed in it.
+pub async fn fresh(backend: Backend, script: &str) -> TestDb {
     match backend {
-        Backend::Sqlite => Some(sqlite(script).await),
+        Backend::Sqlite => sqlite(script).await,
         Backend::Postgres => postgres(script).await,
     }
 }
@@ -83,8 +125,10 @@ pub async fn sqlite(script: &str) -> TestDb {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh, randomly named PostgreSQL database with `script` executed in it.
-pub async fn postgres(script: &str) -> Option<TestDb> {
+/// A fresh, randomly named PostgreSQL database with `script` executed in it. Panics when
+/// PostgreSQL is unreachable: a test that needs it fails rather than passing untried (tests are
+/// marked ignored at build time instead, by `build.rs`, when it was unreachable then).
+pub async fn postgres(script: &str) -> TestDb {
     let admin_url = pg_admin_url();
     let admin = match Db::connect(ConnectSpec {
         url: &admin_url,
@@ -95,11 +139,17 @@ pub async fn postgres(script: &str) -> Option<TestDb> {
     .await
     {
         Ok(db) => db,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("\n!!! SKIPPED: PostgreSQL unreachable ({e}); set ANALYTICS_TEST_PG_URL or start it. CI=true makes this a failure.\n");
-            return None;
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("PostgreSQL is required under CI: {e}")
         }
-        Err(e) => panic!("PostgreSQL required under CI=true: {e}"),
+        Err(e) if cfg!(pg_unreachable) => panic!(
+            "PostgreSQL was unreachable when these tests were built and still is ({e}): start it and \
+             `touch build.rs`, or set ANALYTICS_TEST_PG_URL"
+        ),
+        Err(e) => panic!(
+            "PostgreSQL was reachable when these tests were built but is not now ({e}): start it, or \
+             `touch build.rs` so its tests are ignored"
+        ),
     };
     let name = format!(
         "mafita_t_{}_{}_{}",
@@ -121,12 +171,12 @@ pub async fn postgres(script: &str) -> Option<TestDb> {
     if !script.is_empty() {
         sqlx::raw_sql(script).execute(&db.pool).await.expect("script loads into postgres");
     }
-    Some(TestDb { db, url, _dir: None, pg_name: Some(name) })
+    TestDb { db, url, _dir: None, pg_name: Some(name) }
 }
 
 /// A platform filled by `seed` (history ending a minute ago) with the summary tables migrated.
-pub async fn seeded(backend: Backend, users: u32, seed_value: u64) -> Option<TestDb> {
-    let t = fresh(backend, "").await?;
+pub async fn seeded(backend: Backend, users: u32, seed_value: u64) -> TestDb {
+    let t = fresh(backend, "").await;
     let options = mafita_analytics::seed::SeedOptions {
         users,
         days: 40,
@@ -137,7 +187,7 @@ pub async fn seeded(backend: Backend, users: u32, seed_value: u64) -> Option<Tes
     };
     mafita_analytics::seed::seed(&t.db, &t.url, &options).await.unwrap();
     mafita_analytics::materializer::store::migrate(&t.db).await.unwrap();
-    Some(t)
+    t
 }
 
 /// A run context over one database for both roles, computing `windows`.
