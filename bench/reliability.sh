@@ -51,7 +51,7 @@ cluster_init() { # name port
     "$2" "$TMP/$1" >> "$TMP/$1/postgresql.conf"
   pg_up "$1"
 }
-pg_up() { as_pg "$PGBIN/pg_ctl" -D "$TMP/$1" -l "$TMP/$1.log" -w start >/dev/null; }
+pg_up() { as_pg "$PGBIN/pg_ctl" -D "$TMP/$1" -l "$TMP/$1/server.log" -w start >/dev/null; }
 pg_down() { as_pg "$PGBIN/pg_ctl" -D "$TMP/$1" -m fast -w stop >/dev/null; }
 cleanup() {
   set +e
@@ -291,35 +291,53 @@ serve_down
 
 # --- 5. kill -9 during a run's write --------------------------------------------------------------
 echo "5. kill -9 during runs"
-t0=$(now_ms)
 $BIN recompute --full --database-url "$PLATFORM" >/dev/null 2>&1
-full_ms=$(( $(now_ms) - t0 ))
+full_ms=$(sql "$SUMMARY" -c "select duration_ms from analytics_run order by id desc limit 1")
 {
   echo "## 5. \`kill -9\` during a run"
   echo
-  echo "A \`recompute --full\` takes $full_ms ms here (start-up included). Eight of them are killed with"
-  echo "\`SIGKILL\` at 50 % to 99 % of that (the last moments are the write transaction). After each:"
-  echo "every snapshot must come from one run, \`verify\` must find the stored snapshots and days equal"
-  echo "to a recomputation, and the next \`recompute\` must succeed (the dead run's lease expires"
-  echo "after \`ANALYTICS_LEASE_TTL\`, 10 s here) and mark the dead run failed."
+  echo "A \`recompute --full\` run takes $full_ms ms here (its own figure, start-up aside). Each row kills"
+  echo "one with \`SIGKILL\`: either at a point in time, or inside its write transaction — another"
+  echo "session holds a \`SHARE\` lock on one of the tables the write goes through, in write order (the"
+  echo "day store, the snapshots, the daily metrics), and the run is killed while it waits there, with"
+  echo "the rows before it already written in its transaction. After each: every snapshot must come"
+  echo "from one run, \`verify\` must find the stored snapshots and days equal to a recomputation, and"
+  echo "the next \`recompute\` must succeed (the dead run's lease expires after \`ANALYTICS_LEASE_TTL\`,"
+  echo "10 s here) and mark the dead run failed."
   echo
-  echo "| killed at | run row after the kill | snapshot runs | verify | next recompute | its wait |"
-  echo "|---:|---|---:|---|---|---:|"
+  echo "| killed | run row after the kill → after the next run | snapshot runs | verify | next recompute | its wait |"
+  echo "|---|---|---:|---|---|---:|"
 } >> "$OUT"
-for pct in 50 70 80 88 93 96 98 99; do
-  $BIN recompute --full --database-url "$PLATFORM" >/dev/null 2>&1 &
-  victim=$!
-  sleep "$(python3 -c "print($full_ms * $pct / 100000)")"
-  kill -9 "$victim" 2>/dev/null || true
+kill_case() { # label; the victim is already running as $victim
   wait "$victim" 2>/dev/null || true
+  local last runs verify next waited dead t0
   last=$(sql "$SUMMARY" -c "select id || ' ' || status from analytics_run order by id desc limit 1")
   runs=$(sql "$SUMMARY" -c "select count(distinct run_id) from analytics_snapshot")
   verify=$($BIN verify --database-url "$PLATFORM" 2>&1 | tail -n1 | cut -c1-90)
   t0=$(now_ms)
   if $BIN recompute --database-url "$PLATFORM" >/dev/null 2>&1; then next=succeeded; else next=FAILED; fi
   waited=$(( $(now_ms) - t0 ))
-  dead=$(sql "$SUMMARY" -c "select status || ': ' || left(coalesce(error, ''), 40) from analytics_run where id = ${last%% *}")
-  echo "| $pct % | ${last} → $dead | $runs | $verify | $next | $waited ms |" >> "$OUT"
+  dead=$(sql "$SUMMARY" -c "select status || ' (' || left(coalesce(error, ''), 42) || ')' from analytics_run where id = ${last%% *}")
+  echo "| $1 | ${last#* } → $dead | $runs | $verify | $next | $waited ms |" >> "$OUT"
+}
+for table in analytics_day_transaction analytics_snapshot analytics_daily_metric; do
+  sql "$SUMMARY" -c "BEGIN; LOCK TABLE $table IN SHARE MODE; SELECT pg_sleep(60); COMMIT;" >/dev/null 2>&1 &
+  locker=$!
+  sleep 0.3
+  $BIN recompute --full --database-url "$PLATFORM" >/dev/null 2>&1 &
+  victim=$!
+  waiting=$(wait_until "sql '$SUMMARY' -c \"select 1 from pg_locks l join pg_class c on c.oid = l.relation where not l.granted and c.relname = '$table'\" | grep -q 1")
+  kill -9 "$victim" 2>/dev/null || true
+  sql "$SUMMARY" -c "select pg_terminate_backend(pid) from pg_stat_activity where query like '%pg_sleep(60)%' and pid <> pg_backend_pid()" >/dev/null
+  wait "$locker" 2>/dev/null || true
+  kill_case "waiting to write \`$table\` (after $waiting ms)"
+done
+for pct in 30 60 90; do
+  $BIN recompute --full --database-url "$PLATFORM" >/dev/null 2>&1 &
+  victim=$!
+  sleep "$(python3 -c "print($full_ms * $pct / 100000)")"
+  kill -9 "$victim" 2>/dev/null || true
+  kill_case "at $pct % of a run's time"
 done
 echo >> "$OUT"
 
@@ -371,6 +389,7 @@ for n in 1 2; do wait "$(cat "$TMP/serve$n.pid")" 2>/dev/null || true; rm -f "$T
 total=$(sql "$SUMMARY" -c "select count(*) from analytics_run where id > $before")
 by=$(sql "$SUMMARY" -F' ' -c "select trigger, status, count(*) from analytics_run where id > $before group by 1, 2 order by 1, 2" | awk '{printf "%s%s %s: %s", sep, $1, $2, $3; sep=", "}')
 instances=$(sql "$SUMMARY" -c "select count(distinct instance) from analytics_run where id > $before")
+failures=$(sql "$SUMMARY" -c "select string_agg(distinct left(error, 100), '; ') from analytics_run where id > $before and status = 'failed'")
 overlaps=$(sql "$SUMMARY" -c "select count(*) from analytics_run a join analytics_run b on a.id < b.id
   and a.started_at < coalesce(b.finished_at, now()) and b.started_at < coalesce(a.finished_at, now())
   where a.id > $before and b.id > $before")
@@ -382,6 +401,7 @@ overlaps=$(sql "$SUMMARY" -c "select count(*) from analytics_run a join analytic
   echo
   echo "- runs recorded: $total, from $instances instances ($by)"
   echo "- pairs of runs whose [started_at, finished_at] overlap: **$overlaps**"
+  [ -n "$failures" ] && echo "- failed runs' errors: \`$failures\`"
   echo
 } >> "$OUT"
 

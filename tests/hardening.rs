@@ -364,3 +364,18 @@ async fn on_demand_reads_past_the_statement_timeout_are_a_503_and_free_their_slo
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-analytics-source"], "computed");
 }
+
+/// Operator routes read the summary database: when it is gone they say so, naming it (not the
+/// platform), and the snapshots in memory keep being served.
+#[tokio::test]
+async fn a_summary_database_that_is_gone_is_named_in_the_503() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.state.summary.pool.close().await;
+    let res = app.staff_get("/api/analytics/admin/runs/").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        detail(res).await,
+        "Analytics are temporarily unavailable: the summary database cannot be reached."
+    );
+    assert_eq!(app.staff_get("/api/analytics/kpis/?days=7").await.status(), StatusCode::OK);
+}

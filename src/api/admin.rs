@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use super::auth::StaffUser;
-use super::error::{database_error, ApiError};
+use super::error::{summary_error, ApiError};
 use super::params::Params;
 use super::AppState;
 use crate::db::{parse_db_timestamp, Db, Sql};
@@ -81,9 +81,9 @@ async fn throttle(state: &AppState) -> Result<(), ApiError> {
         return Ok(());
     }
     let q = run_query(&state.summary, "WHERE trigger = 'admin' ORDER BY id DESC LIMIT 1");
-    let mut conn = state.summary.pool.acquire().await.map_err(|e| database_error(&e))?;
-    let rows = q.fetch_all(&mut conn).await.map_err(|e| database_error(&e))?;
-    let last = rows.first().map(run_json).transpose().map_err(|e| database_error(&e))?;
+    let mut conn = state.summary.pool.acquire().await.map_err(|e| summary_error(&e))?;
+    let rows = q.fetch_all(&mut conn).await.map_err(|e| summary_error(&e))?;
+    let last = rows.first().map(run_json).transpose().map_err(|e| summary_error(&e))?;
     let Some(started) = last
         .as_ref()
         .and_then(|r| r["started_at"].as_str())
@@ -146,17 +146,17 @@ async fn load_run(summary: &Db, id: i64) -> Result<Option<Value>, ApiError> {
     let mut q = run_query(summary, "WHERE id = ");
     let p = q.int(id);
     q.push(&p);
-    let mut conn = summary.pool.acquire().await.map_err(|e| database_error(&e))?;
-    let rows = q.fetch_all(&mut conn).await.map_err(|e| database_error(&e))?;
-    rows.first().map(run_json).transpose().map_err(|e| database_error(&e))
+    let mut conn = summary.pool.acquire().await.map_err(|e| summary_error(&e))?;
+    let rows = q.fetch_all(&mut conn).await.map_err(|e| summary_error(&e))?;
+    rows.first().map(run_json).transpose().map_err(|e| summary_error(&e))
 }
 
 /// `GET admin/runs/`: the newest 50 runs.
 pub async fn runs(State(state): State<Arc<AppState>>, _user: StaffUser) -> Result<Json<Value>, ApiError> {
     let q = run_query(&state.summary, "ORDER BY id DESC LIMIT 50");
-    let mut conn = state.summary.pool.acquire().await.map_err(|e| database_error(&e))?;
-    let rows = q.fetch_all(&mut conn).await.map_err(|e| database_error(&e))?;
-    let runs = rows.iter().map(run_json).collect::<Result<Vec<_>, _>>().map_err(|e| database_error(&e))?;
+    let mut conn = state.summary.pool.acquire().await.map_err(|e| summary_error(&e))?;
+    let rows = q.fetch_all(&mut conn).await.map_err(|e| summary_error(&e))?;
+    let runs = rows.iter().map(run_json).collect::<Result<Vec<_>, _>>().map_err(|e| summary_error(&e))?;
     Ok(Json(json!({ "runs": runs, "count": runs.len() })))
 }
 

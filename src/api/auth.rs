@@ -100,6 +100,8 @@ pub struct UserCache {
 
 /// How long after a failed connection checks skip the database.
 const RETRY_CONNECTING_AFTER: Duration = Duration::from_secs(3);
+/// How long a direct connection attempt may take to prove the database reachable.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl UserCache {
     /// A cache over `db` reusing flags for `ttl`, and for `stale_if_unreachable` more while
@@ -128,8 +130,7 @@ impl UserCache {
             return Ok(flags);
         }
         let stand_in = cached.filter(|f| f.read_at.elapsed() <= self.ttl + self.stale_if_unreachable);
-        let down = self.unreachable_until.lock().expect("not poisoned").is_some_and(|t| Instant::now() < t);
-        if down {
+        if !self.may_try_database() {
             return stand_in.ok_or_else(unreachable);
         }
         match self.read(user_id).await {
@@ -138,7 +139,7 @@ impl UserCache {
                 self.entries.insert(user_id, flags);
                 Ok(flags)
             }
-            Err(e) if cannot_connect(&e, &self.db) => {
+            Err(e) if self.cannot_connect(&e).await => {
                 *self.unreachable_until.lock().expect("not poisoned") =
                     Some(Instant::now() + RETRY_CONNECTING_AFTER);
                 match stand_in {
@@ -149,8 +150,36 @@ impl UserCache {
                     None => Err(unreachable()),
                 }
             }
-            Err(e) => Err(database_error(&e)),
+            Err(e) => {
+                // The database answered: whatever went wrong, it is reachable.
+                *self.unreachable_until.lock().expect("not poisoned") = None;
+                Err(database_error(&e))
+            }
         }
+    }
+
+    /// Whether this check may go to the database: always while it is reachable; while it is
+    /// not, one check per [`RETRY_CONNECTING_AFTER`] (the first to ask claims the retry), so
+    /// requests do not each wait for a connection that will not come.
+    fn may_try_database(&self) -> bool {
+        let mut until = self.unreachable_until.lock().expect("not poisoned");
+        match *until {
+            None => true,
+            Some(t) if Instant::now() < t => false,
+            Some(_) => {
+                *until = Some(Instant::now() + RETRY_CONNECTING_AFTER);
+                true
+            }
+        }
+    }
+
+    /// Whether `e` means the database could not be connected to at all, as opposed to a
+    /// database that answered with an error or a pool busy with other work. A pool time-out is
+    /// either (sqlx retries refused connections until its deadline), so a direct connection
+    /// attempt decides.
+    async fn cannot_connect(&self, e: &sqlx::Error) -> bool {
+        is_connection_failure(e)
+            || (matches!(e, sqlx::Error::PoolTimedOut) && !self.db.accepts_connections(PROBE_TIMEOUT).await)
     }
 
     async fn read(&self, user_id: i64) -> Result<UserFlags, sqlx::Error> {
@@ -173,13 +202,6 @@ impl UserCache {
             None => UserFlags { exists: false, active: false, staff: false, read_at },
         })
     }
-}
-
-/// Whether `e` means the database could not be connected to at all, as opposed to a database
-/// that answered with an error or a pool busy with other work. A pool that times out with no
-/// live connection could not open one (sqlx retries refused connections until its deadline).
-fn cannot_connect(e: &sqlx::Error, db: &Db) -> bool {
-    is_connection_failure(e) || (matches!(e, sqlx::Error::PoolTimedOut) && db.pool.size() == 0)
 }
 
 fn unreachable() -> ApiError {

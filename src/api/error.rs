@@ -106,13 +106,23 @@ impl From<crate::metrics::WindowError> for ApiError {
     }
 }
 
-/// A database failure while answering: 503 when the database cannot be reached or is going
-/// away (so the dashboard shows "temporarily unavailable"), 500 for anything else.
+/// A platform database failure while answering: 503 when the database cannot be reached or
+/// is going away (so the dashboard shows "temporarily unavailable"), 500 for anything else.
 pub fn database_error(e: &sqlx::Error) -> ApiError {
+    failure_of("platform", e)
+}
+
+/// [`database_error`] for the summary database (operator routes read runs from it), so the
+/// message names the database that is actually down.
+pub fn summary_error(e: &sqlx::Error) -> ApiError {
+    failure_of("summary", e)
+}
+
+fn failure_of(database: &str, e: &sqlx::Error) -> ApiError {
     if is_unreachable(e) {
-        return ApiError::Unavailable(
-            "Analytics are temporarily unavailable: the platform database cannot be reached.".into(),
-        );
+        return ApiError::Unavailable(format!(
+            "Analytics are temporarily unavailable: the {database} database cannot be reached."
+        ));
     }
     ApiError::Internal(crate::materializer::run::error_chain(e))
 }

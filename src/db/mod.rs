@@ -155,6 +155,19 @@ impl Db {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Whether a new connection can be opened within `timeout`, outside the pool: tells a pool
+    /// that timed out because it is busy from one that timed out because the server is gone.
+    pub async fn accepts_connections(&self, timeout: Duration) -> bool {
+        let options = self.pool.connect_options();
+        match tokio::time::timeout(timeout, options.connect()).await {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// `PostgreSQL` or `SQLite`, for messages.
     pub fn dialect_name(&self) -> &'static str {
         match self.dialect {
