@@ -299,8 +299,8 @@ full_ms=$(sql "$SUMMARY" -c "select duration_ms from analytics_run order by id d
   echo "A \`recompute --full\` run takes $full_ms ms here (its own figure, start-up aside). Each row kills"
   echo "one with \`SIGKILL\`: either at a point in time, or inside its write transaction — another"
   echo "session holds a \`SHARE\` lock on one of the tables the write goes through, in write order (the"
-  echo "day store, the snapshots, the daily metrics), and the run is killed while it waits there, with"
-  echo "the rows before it already written in its transaction. After each: every snapshot must come"
+  echo "day store, the snapshots, the flattened metrics), and the run is killed while it waits there,"
+  echo "with what comes before it already written in its transaction. After each: every snapshot must come"
   echo "from one run, \`verify\` must find the stored snapshots and days equal to a recomputation, and"
   echo "the next \`recompute\` must succeed (the dead run's lease expires after \`ANALYTICS_LEASE_TTL\`,"
   echo "10 s here) and mark the dead run failed."
@@ -320,7 +320,7 @@ kill_case() { # label; the victim is already running as $victim
   dead=$(sql "$SUMMARY" -c "select status || ' (' || left(coalesce(error, ''), 42) || ')' from analytics_run where id = ${last%% *}")
   echo "| $1 | ${last#* } → $dead | $runs | $verify | $next | $waited ms |" >> "$OUT"
 }
-for table in analytics_day_transaction analytics_snapshot analytics_daily_metric; do
+for table in analytics_day_transaction analytics_snapshot analytics_metric; do
   sql "$SUMMARY" -c "BEGIN; LOCK TABLE $table IN SHARE MODE; SELECT pg_sleep(60); COMMIT;" >/dev/null 2>&1 &
   locker=$!
   sleep 0.3
@@ -401,18 +401,18 @@ overlaps=$(sql "$SUMMARY" -c "select count(*) from analytics_run a join analytic
   echo
   echo "- runs recorded: $total, from $instances instances ($by)"
   echo "- pairs of runs whose [started_at, finished_at] overlap: **$overlaps**"
-  [ -n "$failures" ] && echo "- failed runs' errors: \`$failures\`"
+  [ -n "$failures" ] && echo "- failed runs' errors: \`$failures\` (\`cancelled:\` is a run cut short when the servers were stopped at the end)"
   echo
 } >> "$OUT"
 
 # --- 8. the fast cases, from the test suite -------------------------------------------------------
 echo "8. forged tokens and random query strings (cargo test)"
-tokens=$(cargo test --release --quiet --test tokens 2>&1 | grep '^test result')
-params=$(cargo test --release --quiet --test query_params 2>&1 | grep '^test result')
+tokens=$(cargo test --quiet --test tokens 2>&1 | grep '^test result')
+params=$(cargo test --quiet --test query_params 2>&1 | grep '^test result')
 {
   echo "## 8. Forged tokens and random query strings"
   echo
-  echo "In \`cargo test\` (\`tests/tokens.rs\`, \`tests/query_params.rs\`), run here in release mode:"
+  echo "In \`cargo test\` (\`tests/tokens.rs\`, \`tests/query_params.rs\`), run here again:"
   echo
   echo "- forged-token matrix (alg none in every spelling, HS/RS confusion both ways, refresh token,"
   echo "  expired, not yet valid, wrong key, bad user ids, non-staff, inactive, missing user, on an"

@@ -1,7 +1,9 @@
 //! mafita-analytics: MafitaPay's CEO-dashboard metrics, precomputed and served from memory.
 //!
 //! Layers, top to bottom (arrows only point down): [`config`] → [`db`] → [`metrics`] →
-//! [`materializer`] → [`api`] → [`seed`] → [`cli`]. `main.rs` only parses the command line and dispatches.
+//! [`materializer`] → [`api`] → [`seed`] → [`cli`]. Beside them, used by any layer: [`task`]
+//! (supervised background tasks and the shutdown signal), [`time`], [`memory`], [`telemetry`].
+//! `main.rs` only parses the command line and dispatches.
 
 pub mod api;
 pub mod cli;
