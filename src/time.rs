@@ -4,6 +4,9 @@
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// Longest window, in days, for both `days` and calendar ranges (and a configured window).
+pub const MAX_DAYS: i64 = 3650;
+
 /// A run of time with one UTC offset in the reporting zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OffsetSegment {

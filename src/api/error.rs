@@ -124,7 +124,7 @@ fn failure_of(database: &str, e: &sqlx::Error) -> ApiError {
             "Analytics are temporarily unavailable: the {database} database cannot be reached."
         ));
     }
-    ApiError::Internal(crate::materializer::run::error_chain(e))
+    ApiError::Internal(crate::telemetry::error_chain(e))
 }
 
 /// Whether `e` means the database is out of reach rather than that a query is wrong: a

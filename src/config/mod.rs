@@ -8,7 +8,6 @@ use chrono_tz::Tz;
 use clap::Args;
 use rust_decimal::Decimal;
 
-use crate::metrics::MetricSettings;
 pub use parse::{
     byte_size, cors_origins, count_in, duration, duration_or_zero, parse_time_zone, parse_windows,
     settle_days,
@@ -53,20 +52,6 @@ pub struct MetricArgs {
     /// MAU target as a share of users.
     #[arg(long, env = "ANALYTICS_MAU_TARGET", default_value = "0.70", value_parser = share("ANALYTICS_MAU_TARGET"))]
     pub mau_target: Decimal,
-}
-
-impl MetricArgs {
-    /// The settings the metric layer takes.
-    pub fn settings(&self) -> MetricSettings {
-        MetricSettings {
-            tz: self.time_zone,
-            profit_margin: self.profit_margin,
-            expense_ratio: self.expense_ratio,
-            cac_expense_ratio: self.cac_expense_ratio,
-            dau_target: self.dau_target,
-            mau_target: self.mau_target,
-        }
-    }
 }
 
 /// Settings of the materializer: where summaries go, which windows, when, and how patiently.
@@ -241,7 +226,7 @@ pub struct ServeArgs {
     /// `Retry-After` inside it); 0 disables.
     #[arg(long, env = "ANALYTICS_ADMIN_MIN_INTERVAL", default_value = "30s", value_parser = duration_or_zero("ANALYTICS_ADMIN_MIN_INTERVAL"))]
     pub admin_min_interval: std::time::Duration,
-    /// Origins allowed by CORS: comma-separated (e.g. https://admin.mafitapay.com), or `*`.
+    /// Origins allowed by CORS: comma-separated (e.g. `https://admin.mafitapay.com`), or `*`.
     #[arg(long, env = "ANALYTICS_CORS_ORIGINS", default_value = "", value_parser = cors_origins)]
     pub cors_origins: CorsOrigins,
 }

@@ -36,13 +36,9 @@ pub fn settle_days(value: &str) -> Result<u32, String> {
 pub fn parse_windows(value: &str) -> Result<Windows, String> {
     let mut days = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let d = part
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=crate::metrics::window::MAX_DAYS).contains(d))
-            .ok_or_else(|| {
-                format!("ANALYTICS_WINDOWS must list days from 1 to 3650 separated by commas (got {part:?})")
-            })?;
+        let d = part.parse::<i64>().ok().filter(|d| (1..=crate::time::MAX_DAYS).contains(d)).ok_or_else(
+            || format!("ANALYTICS_WINDOWS must list days from 1 to 3650 separated by commas (got {part:?})"),
+        )?;
         days.push(d);
     }
     if days.is_empty() {

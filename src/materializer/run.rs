@@ -16,6 +16,7 @@ use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_result
 use super::{RunContext, RunKind, RunTrigger};
 use crate::db::Dialect;
 use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::telemetry::error_chain;
 use crate::time::local_date;
 
 /// How a run ended.
@@ -488,20 +489,4 @@ fn spawn_renewer(ctx: RunContext, lost: Arc<AtomicBool>) -> tokio::task::JoinHan
             }
         }
     })
-}
-
-/// An error and its causes on one line, for `analytics_run.error` and logs. Never contains
-/// credentials: connection errors name hosts, not URLs.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -232,7 +232,7 @@ async fn read_day_store(
     from: chrono::DateTime<chrono::Utc>,
     read_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<DayStore, RunError> {
-    let platform = |e: &dyn std::error::Error| RunError::Platform(super::run::error_chain(e));
+    let platform = |e: &dyn std::error::Error| RunError::Platform(crate::telemetry::error_chain(e));
     let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform(&e))?;
     let mut tx = begin_read(&mut conn, ctx).await?;
     let store = {

@@ -16,6 +16,7 @@ use super::facts::platform::{BonusGroup, WalletTotals};
 use super::facts::users::UserFlags;
 use super::fold::Activity;
 use super::window::Range;
+use crate::config::MetricArgs;
 use crate::db::{Bucket, Dialect, Sql};
 
 /// Business settings that change computed values (SPEC §4, §8 defaults).
@@ -33,6 +34,20 @@ pub struct MetricSettings {
     pub dau_target: Decimal,
     /// MAU target as a share of users (0.70).
     pub mau_target: Decimal,
+}
+
+impl From<&MetricArgs> for MetricSettings {
+    /// The settings as configured (`ANALYTICS_TIME_ZONE`, `ANALYTICS_PROFIT_MARGIN`…).
+    fn from(args: &MetricArgs) -> MetricSettings {
+        MetricSettings {
+            tz: args.time_zone,
+            profit_margin: args.profit_margin,
+            expense_ratio: args.expense_ratio,
+            cac_expense_ratio: args.cac_expense_ratio,
+            dau_target: args.dau_target,
+            mau_target: args.mau_target,
+        }
+    }
 }
 
 impl Default for MetricSettings {

@@ -6,8 +6,7 @@ use chrono_tz::Tz;
 
 use crate::time::{local_date, local_midnight};
 
-/// Longest window, in days, for both `days` and calendar ranges.
-pub const MAX_DAYS: i64 = 3650;
+pub use crate::time::MAX_DAYS;
 
 /// Earliest date a parameter may name. The platform holds nothing older, and bounding dates
 /// keeps every derived instant (the previous window reaches `MAX_DAYS` further back) far

@@ -7,31 +7,9 @@ use indicatif::ProgressBar;
 use rand::distributions::Distribution;
 use rand::Rng;
 
-use super::model::{Generator, CRYPTO_ROWS};
+use super::model::{Generator, CATEGORIES, CRYPTO_ROWS};
 use super::sink::{Field, Sink};
 use super::tables::*;
-
-/// Categories with their share of transactions, median amount (NGN) and direction.
-pub(super) const CATEGORIES: &[(&str, f64, f64, &str)] = &[
-    ("deposit", 17.0, 25_000.0, "credit"),
-    ("withdrawal", 8.0, 20_000.0, "debit"),
-    ("airtime", 20.0, 1_000.0, "debit"),
-    ("data", 16.0, 2_500.0, "debit"),
-    ("cable_tv", 5.0, 7_500.0, "debit"),
-    ("cable", 0.5, 7_000.0, "debit"),
-    ("electricity", 6.0, 12_000.0, "debit"),
-    ("education", 2.0, 25_000.0, "debit"),
-    ("airtime_to_cash", 2.0, 5_000.0, "credit"),
-    ("crypto", 4.0, 40_000.0, "debit"),
-    ("gasfee", 1.0, 1_500.0, "debit"),
-    ("sell_order", 2.0, 30_000.0, "credit"),
-    ("sell_order_reversal", 0.3, 30_000.0, "credit"),
-    ("bonus", 3.0, 1_000.0, "credit"),
-    ("payment", 6.0, 10_000.0, "debit"),
-    ("refund", 1.0, 5_000.0, "credit"),
-    ("referral", 1.2, 500.0, "credit"),
-    ("other", 1.0, 3_000.0, "debit"),
-];
 
 /// Orders, purchases and P2P credits per wallet transaction.
 const DEPOSIT_ORDER_SHARE: f64 = 0.04;

@@ -8,7 +8,6 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::LogNormal;
 
-use super::activity::CATEGORIES;
 use super::sink::{Field, Sink, Table};
 use super::tables::*;
 use super::{history_start, SeedOptions};
@@ -17,6 +16,28 @@ use super::{history_start, SeedOptions};
 const HOUR_WEIGHTS: [f64; 24] = [
     1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 5.5, 5.5, 5.0, 4.5, 4.5, 5.0, 5.5, 6.0, 6.0, 5.0,
     4.0, 3.0, 2.0,
+];
+
+/// Categories with their share of transactions, median amount (NGN) and direction.
+pub(super) const CATEGORIES: &[(&str, f64, f64, &str)] = &[
+    ("deposit", 17.0, 25_000.0, "credit"),
+    ("withdrawal", 8.0, 20_000.0, "debit"),
+    ("airtime", 20.0, 1_000.0, "debit"),
+    ("data", 16.0, 2_500.0, "debit"),
+    ("cable_tv", 5.0, 7_500.0, "debit"),
+    ("cable", 0.5, 7_000.0, "debit"),
+    ("electricity", 6.0, 12_000.0, "debit"),
+    ("education", 2.0, 25_000.0, "debit"),
+    ("airtime_to_cash", 2.0, 5_000.0, "credit"),
+    ("crypto", 4.0, 40_000.0, "debit"),
+    ("gasfee", 1.0, 1_500.0, "debit"),
+    ("sell_order", 2.0, 30_000.0, "credit"),
+    ("sell_order_reversal", 0.3, 30_000.0, "credit"),
+    ("bonus", 3.0, 1_000.0, "credit"),
+    ("payment", 6.0, 10_000.0, "debit"),
+    ("refund", 1.0, 5_000.0, "credit"),
+    ("referral", 1.2, 500.0, "credit"),
+    ("other", 1.0, 3_000.0, "debit"),
 ];
 
 /// The coins users buy, with their networks.

@@ -7,14 +7,34 @@ use anyhow::Context;
 use chrono::Utc;
 use sqlx::Row;
 
+use super::context::context_for;
 use crate::api::auth::mint_token;
 use crate::api::startup::serve_with;
-use crate::cli::{context_for, DemoArgs};
 use crate::config::Secret;
+use crate::config::{AuthArgs, MaterializerArgs, MetricArgs, ServeArgs};
 use crate::db::{ConnectSpec, Db, Sql};
 use crate::materializer::store::migrate;
 use crate::materializer::{run_once, RunTrigger};
 use crate::seed::{seed, SeedOptions};
+
+/// Arguments of `demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Users in a newly built demo database.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) users: u32,
+    /// The demo platform database file (reused when it exists).
+    #[arg(long, default_value = "mafita-demo.sqlite3")]
+    pub(crate) db: std::path::PathBuf,
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+    #[command(flatten)]
+    pub(crate) materializer: MaterializerArgs,
+    #[command(flatten)]
+    pub(crate) metrics: MetricArgs,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+}
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {

@@ -10,16 +10,21 @@ use clap::{Parser, Subcommand};
 use crate::api::auth::{mint_signed, SigningKey};
 use crate::api::shutdown_signal;
 use crate::api::startup::serve_with;
-use crate::config::{parse_windows, AuthArgs, MaterializerArgs, MetricArgs, PlatformDb, Secret, ServeArgs};
+use crate::config::{AuthArgs, MaterializerArgs, MetricArgs, PlatformDb, Secret, ServeArgs};
 use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
 use crate::materializer::run::cancel;
 use crate::materializer::store::migrate;
 use crate::materializer::verify::{verify, verify_days};
-use crate::materializer::{instance_name, run_once_as, Faults, RunContext, RunKind, RunTrigger};
-use crate::metrics::{compute, Endpoint, Source, TxFilter, Window};
+use crate::materializer::{run_once_as, RunContext, RunKind, RunTrigger};
+use crate::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
-use crate::time::Clock;
+
+mod context;
+mod demo;
+
+use context::{context_for, open_platform};
+pub use demo::DemoArgs;
 
 /// MafitaPay's CEO-dashboard analytics, precomputed and served from memory.
 #[derive(Parser, Debug)]
@@ -62,25 +67,6 @@ pub struct RecomputeArgs {
     /// Rebuild the stored days from the platform instead of refreshing them.
     #[arg(long)]
     pub(crate) full: bool,
-}
-
-/// Arguments of `demo`.
-#[derive(clap::Args, Debug)]
-pub struct DemoArgs {
-    /// Users in a newly built demo database.
-    #[arg(long, default_value_t = 20_000)]
-    pub(crate) users: u32,
-    /// The demo platform database file (reused when it exists).
-    #[arg(long, default_value = "mafita-demo.sqlite3")]
-    pub(crate) db: std::path::PathBuf,
-    #[command(flatten)]
-    pub(crate) serve: ServeArgs,
-    #[command(flatten)]
-    pub(crate) materializer: MaterializerArgs,
-    #[command(flatten)]
-    pub(crate) metrics: MetricArgs,
-    #[command(flatten)]
-    pub(crate) auth: AuthArgs,
 }
 
 /// Arguments of `serve`.
@@ -198,7 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recompute(args) => run_recompute(args).await,
         Command::Serve(args) => run_serve(*args).await,
         Command::Token(args) => run_token(args).await,
-        Command::Demo(args) => crate::demo::run(*args).await,
+        Command::Demo(args) => demo::run(*args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::CreateIndexes(args) => {
             let url = args.db.database_url.as_str();
@@ -211,55 +197,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the platform database named by `DATABASE_URL` / `--database-url`.
-pub async fn open_platform(url: &str, max_connections: u32) -> Result<Db, crate::db::ConnectError> {
-    Db::connect(ConnectSpec { url, setting: "DATABASE_URL", max_connections, create_sqlite: false }).await
-}
-
 /// Opens both databases and assembles the run context from the settings.
 pub async fn run_context(args: &SummaryArgs) -> anyhow::Result<RunContext> {
     context_for(&args.db.database_url, &args.materializer, &args.metrics).await
-}
-
-/// [`run_context`] for an explicit platform URL.
-pub async fn context_for(
-    platform_url: &str,
-    materializer: &MaterializerArgs,
-    metrics: &MetricArgs,
-) -> anyhow::Result<RunContext> {
-    let platform = open_platform(platform_url, materializer.platform_pool_size).await?;
-    let summary = match materializer.analytics_database_url.as_deref() {
-        Some(url) if url != platform_url => {
-            Db::connect(ConnectSpec {
-                url,
-                setting: "ANALYTICS_DATABASE_URL",
-                max_connections: materializer.summary_pool_size,
-                create_sqlite: true,
-            })
-            .await?
-        }
-        _ => platform.clone(),
-    };
-    // `--windows` narrows one run; the daily series always come from the largest window
-    // configured in the environment, so a narrow run leaves them alone.
-    let configured = std::env::var("ANALYTICS_WINDOWS")
-        .ok()
-        .and_then(|v| parse_windows(&v).ok())
-        .unwrap_or_else(|| materializer.windows.clone());
-    Ok(RunContext {
-        platform,
-        summary,
-        settings: metrics.settings(),
-        windows: materializer.windows.0.clone(),
-        daily_window: configured.largest().max(materializer.windows.largest()),
-        lease_ttl: materializer.lease_ttl,
-        statement_timeout: materializer.statement_timeout,
-        instance: instance_name(),
-        faults: Faults::default(),
-        days: Default::default(),
-        settle_days: materializer.settle_days,
-        clock: Clock::default(),
-    })
 }
 
 async fn require_summary_tables(ctx: &RunContext) -> anyhow::Result<()> {
@@ -356,7 +296,7 @@ async fn run_seed(args: SeedArgs) -> anyhow::Result<()> {
 async fn run_compute(args: ComputeArgs) -> anyhow::Result<()> {
     let url = args.db.database_url.as_str();
     let db = open_platform(url, 1).await?;
-    let settings = args.metrics.settings();
+    let settings = MetricSettings::from(&args.metrics);
     let now = args.now.unwrap_or_else(Utc::now);
     let window = Window::from_params(
         now,
