@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use super::facts::orders::{order_groups, OrderGroup, OrderTable};
-use super::facts::tx::{tx_groups, TxGroup};
+use super::facts::orders::order_groups;
+use super::facts::tx::tx_groups;
 use super::num::kobo;
 use super::source::Source;
 use super::window::Range;
 use crate::db::Bucket;
+use crate::metrics::rows::TxGroup;
+use crate::metrics::rows::{Activity, BonusGroup};
+use crate::metrics::rows::{OrderGroup, OrderTable};
 
 /// A count and an exact sum.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,7 +69,7 @@ impl Grouped for OrderGroup {
     }
 }
 
-impl Grouped for super::facts::platform::BonusGroup {
+impl Grouped for BonusGroup {
     fn key(&self) -> &str {
         &self.key
     }
@@ -123,18 +126,6 @@ impl Revenue {
     pub fn total(self) -> Agg {
         self.deposits.plus(self.p2p).plus(self.crypto)
     }
-}
-
-/// The facts most payloads share for one range: transactions, P2P deposit orders and crypto
-/// purchases, grouped by `bucket`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Activity {
-    /// Wallet transaction groups.
-    pub tx: Vec<TxGroup>,
-    /// P2P deposit order groups.
-    pub p2p: Vec<OrderGroup>,
-    /// Crypto purchase groups.
-    pub crypto: Vec<OrderGroup>,
 }
 
 impl Activity {

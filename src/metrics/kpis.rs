@@ -4,16 +4,18 @@ use chrono::Duration;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use super::facts::active::{distinct_users, ActiveSpec};
+use super::facts::active::distinct_users;
 use super::facts::platform::{bonuses as bonus_groups, wallet_totals};
 use super::facts::revenue::revenue_before;
 use super::facts::users::user_counts;
-use super::fold::{total, Activity};
+use super::fold::total;
 use super::num::{dec, floor_share, kobo, num, points, quotient, rate, trend};
 use super::source::Source;
 use super::window::{Range, Window};
 use super::{stamp, MetricError};
 use crate::db::Bucket;
+use crate::metrics::rows::ActiveSpec;
+use crate::metrics::rows::Activity;
 use crate::time::{local_date, local_midnight};
 
 /// The KPIs that are compared with their own value over the previous window.

@@ -15,16 +15,17 @@ use chrono_tz::Tz;
 use roaring::RoaringBitmap;
 
 use super::days::{slot_bounds, Day};
-use super::facts::active::DayUsers;
-use super::facts::orders::OrderGroup;
-use super::facts::platform::BonusGroup;
-use super::facts::tx::{TxGroup, P2P_REFERENCE};
+use super::facts::tx::P2P_REFERENCE;
 use super::facts::{bucket_key, id_set, int, opt_text, text};
-use super::fold::Activity;
 use super::kpis;
 use super::source::Source;
 use super::window::{Range, Window};
 use crate::db::{Bucket, Sql};
+use crate::metrics::rows::Activity;
+use crate::metrics::rows::BonusGroup;
+use crate::metrics::rows::DayUsers;
+use crate::metrics::rows::OrderGroup;
+use crate::metrics::rows::TxGroup;
 use crate::time::{local_date, local_midnight};
 
 /// Reads the live parts of `windows` (with their previous periods, KPI ranges and cutoffs)

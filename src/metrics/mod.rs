@@ -15,6 +15,7 @@ pub mod num;
 pub mod overview;
 pub mod report;
 pub mod revenue;
+pub mod rows;
 pub mod services;
 pub mod source;
 pub mod transactions;

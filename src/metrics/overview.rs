@@ -2,15 +2,17 @@
 
 use serde_json::{json, Value};
 
-use super::facts::active::{distinct_users, ActiveSpec};
+use super::facts::active::distinct_users;
 use super::facts::platform::{bonuses as bonus_groups, wallet_totals};
 use super::facts::users::user_counts;
-use super::fold::{total, Activity};
+use super::fold::total;
 use super::num::{dec, kobo, num, quotient, rate, trend};
 use super::source::Source;
 use super::window::Window;
 use super::{stamp, MetricError};
 use crate::db::Bucket;
+use crate::metrics::rows::ActiveSpec;
+use crate::metrics::rows::Activity;
 
 /// The distinct-user counts the overview needs: active users now and in the previous window.
 pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {

@@ -11,12 +11,13 @@ use serde_json::{json, Map, Value};
 use super::facts::active::distinct_users_by;
 use super::facts::platform::bonuses;
 use super::facts::users::signups_by;
-use super::fold::{per_key, Activity, Agg};
+use super::fold::{per_key, Agg};
 use super::num::{dec, num, quotient, rate};
 use super::source::Source;
 use super::window::{Window, WindowError, MAX_DAYS};
 use super::MetricError;
 use crate::db::Bucket;
+use crate::metrics::rows::Activity;
 use crate::time::local_date;
 
 /// Row granularity of a report.

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use chrono::Datelike;
 use serde_json::{json, Value};
 
-use super::fold::{Activity, Revenue};
+use super::fold::Revenue;
 use super::num::{dec, num, quotient, rate};
 use super::source::Source;
 use super::window::Window;
 use super::{daily_series, stamp, MetricError};
 use crate::db::Bucket;
+use crate::metrics::rows::Activity;
 use crate::time::local_midnight_rfc3339;
 
 /// Computes the revenue payload (3 queries).

@@ -2,15 +2,17 @@
 
 use serde_json::{json, Value};
 
-use super::facts::orders::{withdrawals, OrderGroup};
+use super::facts::orders::withdrawals;
 use super::facts::platform::active_deposit_offers;
-use super::facts::tx::TxGroup;
-use super::fold::{per_key, per_label, sort_desc, total, Activity, Agg};
+use super::fold::{per_key, per_label, sort_desc, total, Agg};
 use super::num::{dec, kobo, num, rate};
 use super::source::Source;
 use super::window::Window;
 use super::{daily_series, stamp, MetricError};
 use crate::db::Bucket;
+use crate::metrics::rows::Activity;
+use crate::metrics::rows::OrderGroup;
+use crate::metrics::rows::TxGroup;
 
 /// The bill categories as the dashboard labels them; `Cable TV` includes legacy `cable`.
 const BILL_LABELS: &[(&str, &[&str])] = &[

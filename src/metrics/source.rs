@@ -10,14 +10,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::days::{Day, DayStore};
-use super::facts::active::{ActiveSpec, DayUsers};
-use super::facts::orders::OrderGroup;
-use super::facts::platform::{BonusGroup, WalletTotals};
-use super::facts::users::UserFlags;
-use super::fold::Activity;
 use super::window::Range;
 use crate::config::MetricArgs;
 use crate::db::{Bucket, Dialect, Sql};
+use crate::metrics::rows::Activity;
+use crate::metrics::rows::OrderGroup;
+use crate::metrics::rows::UserFlags;
+use crate::metrics::rows::{ActiveSpec, DayUsers};
+use crate::metrics::rows::{BonusGroup, WalletTotals};
 
 /// Business settings that change computed values (SPEC §4, §8 defaults).
 #[derive(Clone, Debug, PartialEq)]

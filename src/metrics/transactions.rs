@@ -3,13 +3,15 @@
 
 use serde_json::{json, Value};
 
-use super::facts::tx::{recent_transactions, TxFilter, TxGroup};
-use super::fold::{per_key, per_label, sort_desc, total, Activity};
+use super::facts::tx::{recent_transactions, TxFilter};
+use super::fold::{per_key, per_label, sort_desc, total};
 use super::num::{dec, kobo, num, quotient, rate};
 use super::source::Source;
 use super::window::Window;
 use super::{daily_series, stamp, MetricError};
 use crate::db::Bucket;
+use crate::metrics::rows::Activity;
+use crate::metrics::rows::TxGroup;
 use crate::time::rfc3339_micros;
 
 /// How many of the newest transactions the payload lists.

@@ -4,17 +4,18 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::facts::active::{distinct_users, distinct_users_by, ActiveSpec};
+use super::facts::active::{distinct_users, distinct_users_by};
 use super::facts::platform::wallet_totals;
 use super::facts::referrals::top_referrers;
 use super::facts::revenue::referred_revenue;
 use super::facts::users::{signups_by, user_counts};
-use super::fold::Activity;
 use super::num::{dec, kobo, num, quotient, rate};
 use super::source::Source;
 use super::window::Window;
 use super::{daily_series, stamp, MetricError};
 use crate::db::Bucket;
+use crate::metrics::rows::ActiveSpec;
+use crate::metrics::rows::Activity;
 
 /// How many referrers the payload lists.
 const TOP_REFERRERS: i64 = 10;

@@ -19,10 +19,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use roaring::RoaringBitmap;
 
-use super::facts::orders::OrderGroup;
-use super::facts::platform::BonusGroup;
-use super::fold::Activity;
 use super::window::Window;
+use crate::metrics::rows::Activity;
+use crate::metrics::rows::BonusGroup;
+use crate::metrics::rows::OrderGroup;
 use crate::time::{local_date, local_midnight};
 
 pub use cover::{slot_bounds, Cover};

@@ -14,13 +14,14 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::{Base, Day, DayStore, StoreParts};
 use crate::db::{parse_db_timestamp, Bucket, Dialect};
-use crate::metrics::facts::orders::{order_groups, OrderTable};
+use crate::metrics::facts::orders::order_groups;
 use crate::metrics::facts::platform::bonus_groups;
 use crate::metrics::facts::referrals::referral_counts;
 use crate::metrics::facts::revenue::sum_revenue_before;
 use crate::metrics::facts::tx::tx_groups_with_users;
 use crate::metrics::facts::users::{joined_ids, signup_sets};
 use crate::metrics::facts::{int, text};
+use crate::metrics::rows::OrderTable;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 use crate::time::{local_date, local_midnight};

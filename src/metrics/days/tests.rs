@@ -186,7 +186,7 @@ fn hour_slots_follow_the_local_day() {
 
 #[test]
 fn a_day_merged_from_its_hours_equals_the_day_read_whole() {
-    use crate::metrics::facts::tx::TxGroup;
+    use crate::metrics::rows::TxGroup;
     let d = date(2026, 6, 1);
     let tx = |status: &str, count, kobo| TxGroup {
         key: "2026-06-01".into(),

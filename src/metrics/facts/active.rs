@@ -4,24 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 
 use super::{bucket_key, id_set, in_range, int, opt_text, text, NO_INDEX};
 use crate::db::Bucket;
+use crate::metrics::rows::{ActiveSpec, DayUsers};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
-
-/// One distinct-user count to take: users with a transaction in `range`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ActiveSpec {
-    /// Where the transactions must fall.
-    pub range: Range,
-    /// Count only `success` transactions.
-    pub success_only: bool,
-    /// Count only users who joined before this instant.
-    pub joined_before: Option<DateTime<Utc>>,
-}
 
 impl ActiveSpec {
     /// Users with any transaction in `range`.
@@ -105,17 +94,6 @@ async fn joined_live(src: &mut Source<'_>, range: Range) -> Result<Arc<RoaringBi
     let set = Arc::new(super::users::joined_in(src, range).await?);
     src.memo().joined_live.insert(range, set.clone());
     Ok(set)
-}
-
-/// The users with a transaction on one local day.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DayUsers {
-    /// Local day key (`YYYY-MM-DD`).
-    pub key: String,
-    /// Users with any transaction.
-    pub any: RoaringBitmap,
-    /// Users with a `success` transaction.
-    pub success: RoaringBitmap,
 }
 
 /// The users active on each local day of `range`, in one grouped read that returns a row per

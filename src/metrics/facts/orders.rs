@@ -2,19 +2,9 @@
 
 use super::{bucket_key, in_range, int, text};
 use crate::db::Bucket;
+use crate::metrics::rows::{OrderGroup, OrderTable};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
-
-/// A table of priced orders with a `status` and `total_price`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OrderTable {
-    /// `p2p_depositorder`: users buying naira credit from merchants (a revenue source).
-    P2pDeposit,
-    /// `p2p_withdraworder`: users selling to merchants.
-    P2pWithdraw,
-    /// `gasfee_cryptopurchase`: crypto bought with wallet money (a revenue source).
-    CryptoPurchase,
-}
 
 impl OrderTable {
     fn table(self) -> &'static str {
@@ -24,21 +14,6 @@ impl OrderTable {
             OrderTable::CryptoPurchase => "gasfee_cryptopurchase",
         }
     }
-}
-
-/// Orders sharing a bucket, status and network.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct OrderGroup {
-    /// Local bucket key.
-    pub key: String,
-    /// Stored status (`completed`, `pending`, …).
-    pub status: String,
-    /// The purchased crypto's network (`gasfee_crypto.network`); `''` for P2P orders.
-    pub network: String,
-    /// Number of orders.
-    pub count: i64,
-    /// Exact `total_price` sum in kobo.
-    pub kobo: i64,
 }
 
 /// P2P withdraw orders in `range` by bucket and status: from the day store's whole days where

@@ -3,19 +3,9 @@
 
 use super::{bucket_key, in_range, int, text};
 use crate::db::Bucket;
+use crate::metrics::rows::{BonusGroup, WalletTotals};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
-
-/// Sums over every wallet right now.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WalletTotals {
-    /// Number of wallets.
-    pub count: i64,
-    /// Sum of `balance`, kobo.
-    pub balance: i64,
-    /// Sum of `locked_balance`, kobo.
-    pub locked: i64,
-}
 
 /// Current wallet totals, read once per source (the same for every window of a run).
 pub async fn wallet_totals(src: &mut Source<'_>) -> Result<WalletTotals, sqlx::Error> {
@@ -42,19 +32,6 @@ pub async fn active_deposit_offers(src: &mut Source<'_>) -> Result<i64, sqlx::Er
     let offers = int(&src.one(&q).await?, 0)?;
     src.memo().offers = Some(offers);
     Ok(offers)
-}
-
-/// Bonuses sharing a bucket and status.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct BonusGroup {
-    /// Local bucket key.
-    pub key: String,
-    /// `locked`, `unlocked`, `used`, `expired` or `reversed`.
-    pub status: String,
-    /// Number of bonuses.
-    pub count: i64,
-    /// Exact amount sum, kobo.
-    pub kobo: i64,
 }
 
 /// Bonuses created in `range`, by bucket and status: from the day store's whole days where it

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::tx::P2P_REFERENCE;
 use super::{beginning, in_range, int};
 use crate::db::{Bucket, Sql};
-use crate::metrics::fold::Activity;
+use crate::metrics::rows::Activity;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 

@@ -6,6 +6,7 @@ use roaring::RoaringBitmap;
 
 use super::{bucket_key, id_set, in_range, int, opt_text, text, NO_INDEX};
 use crate::db::{parse_db_timestamp, Bucket, Sql};
+use crate::metrics::rows::TxGroup;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 
@@ -142,25 +143,6 @@ pub const P2P_REFERENCE: &str = "substr(t.reference, 1, 4) = 'p2p-'";
 
 fn quoted(values: &[&str]) -> String {
     values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
-}
-
-/// Transactions sharing a bucket, category, type, status and P2P flag.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TxGroup {
-    /// Local bucket key (`YYYY-MM-DD`, or `''` for [`Bucket::Whole`]).
-    pub key: String,
-    /// Stored category.
-    pub category: String,
-    /// `debit` or `credit`.
-    pub tx_type: String,
-    /// Stored status.
-    pub status: String,
-    /// Reference starts with `p2p-`.
-    pub p2p: bool,
-    /// Number of transactions.
-    pub count: i64,
-    /// Exact amount sum in kobo.
-    pub kobo: i64,
 }
 
 impl TxGroup {

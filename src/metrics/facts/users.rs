@@ -8,6 +8,7 @@ use roaring::RoaringBitmap;
 
 use super::{beginning, bucket_key, id_set, in_range, int, opt_text, text};
 use crate::db::Bucket;
+use crate::metrics::rows::UserFlags;
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 
@@ -22,17 +23,6 @@ pub struct UserCounts {
     pub merchants: i64,
     /// Users joined before each cutoff, in the order asked.
     pub joined_before: Vec<i64>,
-}
-
-/// Users' current flags at `now`: state no day can hold, read whole.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct UserFlags {
-    /// Users joined before `now`.
-    pub total: i64,
-    /// Of those, with a verified email.
-    pub verified: i64,
-    /// Of those, merchants.
-    pub merchants: i64,
 }
 
 /// Counts users at `now` and before each of `cutoffs`. The flags are one read of the users
