@@ -379,3 +379,62 @@ async fn a_summary_database_that_is_gone_is_named_in_the_503() {
     );
     assert_eq!(app.staff_get("/api/analytics/kpis/?days=7").await.status(), StatusCode::OK);
 }
+
+/// The platform really goes away under the token checks (a proxy in front of it stops: open
+/// connections close, new ones are refused): the known user's flags stand in past their TTL, a
+/// user never seen gets a 503; once it is back, the flags are read again within the retry
+/// interval, so a demotion made meanwhile takes effect.
+#[tokio::test]
+#[cfg_attr(
+    pg_unreachable,
+    ignore = "PostgreSQL was unreachable when the tests were built (build.rs); start it and `touch build.rs`"
+)]
+async fn token_checks_ride_out_a_platform_that_goes_away_and_comes_back() {
+    let server = common::pg_admin_url();
+    let authority = server.split_once("://").unwrap().1.split('/').next().unwrap();
+    let target = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let proxy = common::proxy::Proxy::start(target).await;
+    let options = AppOptions {
+        auth_ttl: Duration::from_millis(300),
+        auth_via: Some(proxy.addr),
+        ..AppOptions::default()
+    };
+    let app = spawn_app_with(Backend::Postgres, options).await;
+    let path = "/api/analytics/kpis/?days=7";
+    assert_eq!(app.staff_get(path).await.status(), StatusCode::OK);
+
+    proxy.stop();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.staff_get(path).await.status(), StatusCode::OK, "the last flags stand in");
+    let res = app.get(path, Some(&app.token(3))).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "no flags to stand in");
+    assert!(detail(res).await.contains("platform database cannot be reached"));
+
+    proxy.resume().await;
+    sql(&app, "UPDATE accounts_user SET is_staff = FALSE WHERE id = 1").await;
+    // Checks go back to the database at the latest one retry interval (3 s) after the last
+    // failed connection.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    assert_eq!(app.staff_get(path).await.status(), StatusCode::FORBIDDEN, "demotion seen once it is back");
+}
+
+backend_test! {
+    /// A token-check pool that is only busy (its one connection held elsewhere) is not a
+    /// database that is gone: past the TTL the request waits for the pool, then gets a 503, and
+    /// the old flags never stand in; once the connection is free, checks read again.
+    async fn a_busy_token_pool_is_a_503_never_a_stand_in(backend: Backend) {
+        let options = AppOptions {
+            auth_ttl: Duration::from_millis(200),
+            auth_pool_size: 1,
+            ..AppOptions::default()
+        };
+        let app = spawn_app_with(backend, options).await;
+        let path = "/api/analytics/kpis/?days=7";
+        assert_eq!(app.staff_get(path).await.status(), StatusCode::OK);
+        let held = app.state.users.db().pool.acquire().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(app.staff_get(path).await.status(), StatusCode::SERVICE_UNAVAILABLE, "{backend:?}");
+        drop(held);
+        assert_eq!(app.staff_get(path).await.status(), StatusCode::OK);
+    }
+}

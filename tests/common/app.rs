@@ -11,6 +11,7 @@ use mafita_analytics::api::prom::Registry;
 use mafita_analytics::api::snapshots::SnapshotCache;
 use mafita_analytics::api::{AppState, Application};
 use mafita_analytics::config::{cors_origins, CorsOrigins};
+use mafita_analytics::db::{ConnectSpec, Db};
 use mafita_analytics::materializer::{run_once, Faults, Materializer, RunTrigger};
 use mafita_analytics::metrics::MetricSettings;
 use reqwest::header::AUTHORIZATION;
@@ -88,6 +89,11 @@ pub struct AppOptions {
     pub verifier: TokenVerifier,
     /// How long an on-demand computation's platform reads may take.
     pub statement_timeout: Duration,
+    /// Connections reserved for token checks.
+    pub auth_pool_size: u32,
+    /// A proxy (`host:port`) token checks reach the platform's server through, when not
+    /// directly: a server the test can take away.
+    pub auth_via: Option<std::net::SocketAddr>,
 }
 
 impl Default for AppOptions {
@@ -110,8 +116,26 @@ impl Default for AppOptions {
             faults: Faults::default(),
             verifier: TokenVerifier::hs256(SECRET, "user_id"),
             statement_timeout: Duration::from_secs(60),
+            auth_pool_size: 2,
+            auth_via: None,
         }
     }
+}
+
+/// The pool token checks use: beside the platform's, or to the same database through `via`.
+async fn auth_pool(db: &TestDb, size: u32, via: Option<std::net::SocketAddr>) -> Db {
+    let Some(via) = via else { return db.db.sibling(size, Duration::from_secs(3)) };
+    let (scheme, rest) = db.url.split_once("://").expect("a URL");
+    let (authority, path) = rest.split_once('/').expect("a database name");
+    let user = authority.rsplit_once('@').map_or(String::new(), |(user, _)| format!("{user}@"));
+    let url = format!("{scheme}://{user}{via}/{path}");
+    let direct =
+        Db::connect(ConnectSpec { url: &url, setting: "test", max_connections: 1, create_sqlite: false })
+            .await
+            .unwrap();
+    let pool = direct.sibling(size, Duration::from_secs(3));
+    direct.pool.close().await;
+    pool
 }
 
 /// A seeded platform (user 1 is staff; user 2 is not), one materializer run, and the server.
@@ -138,7 +162,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> App {
         ondemand: OnDemand::new(options.limits).with_statement_timeout(options.statement_timeout),
         verifier: options.verifier,
         users: UserCache::new(
-            db.db.sibling(2, Duration::from_secs(3)),
+            auth_pool(&db, options.auth_pool_size, options.auth_via).await,
             options.auth_ttl,
             options.stale_if_unreachable,
         ),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub mod app;
 pub mod assert_json;
 pub mod fixture;
+pub mod proxy;
 
 use mafita_analytics::db::{ConnectSpec, Db};
 
