@@ -391,9 +391,7 @@ async fn a_summary_database_that_is_gone_is_named_in_the_503() {
 )]
 async fn token_checks_ride_out_a_platform_that_goes_away_and_comes_back() {
     let server = common::pg_admin_url();
-    let authority = server.split_once("://").unwrap().1.split('/').next().unwrap();
-    let target = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let proxy = common::proxy::Proxy::start(target).await;
+    let proxy = common::proxy::Proxy::start(common::proxy::server_of(&server)).await;
     let options = AppOptions {
         auth_ttl: Duration::from_millis(300),
         auth_via: Some(proxy.addr),

@@ -5,6 +5,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::db::sqlstate;
+
 /// An error answer.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
@@ -133,18 +135,14 @@ fn failure_of(database: &str, e: &sqlx::Error) -> ApiError {
 pub fn is_unreachable(e: &sqlx::Error) -> bool {
     is_connection_failure(e)
         || matches!(e, sqlx::Error::PoolTimedOut)
-        || sqlx_code(e).is_some_and(|code| code == "53300")
+        || sqlstate(e).is_some_and(|code| code == "53300")
 }
 
 /// Whether the connection itself failed: refused, closed, broken (class `08`), or PostgreSQL
 /// shutting down or starting up (`57P01`–`57P03`).
 pub fn is_connection_failure(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
-        || sqlx_code(e).is_some_and(|code| {
+        || sqlstate(e).is_some_and(|code| {
             matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
         })
-}
-
-fn sqlx_code(e: &sqlx::Error) -> Option<String> {
-    e.as_database_error().and_then(|d| d.code()).map(|code| code.into_owned())
 }

@@ -15,7 +15,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::error::{database_error, ApiError};
 use super::response::Prepared;
-use crate::db::{Db, Dialect};
+use crate::db::{limit_read, sqlstate, Db, ReadScope};
 use crate::metrics::{
     compute, DayStore, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window,
     WindowKind,
@@ -98,14 +98,9 @@ impl OnDemand {
     /// the statement timeout, so the server itself stops a query that runs past it.
     pub async fn read(&self, platform: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, ApiError> {
         let mut tx = platform.pool.begin().await.map_err(|e| database_error(&e))?;
-        if platform.dialect == Dialect::Postgres {
-            let ms = self.statement_timeout.as_millis().max(1);
-            for statement in
-                ["SET TRANSACTION READ ONLY".to_string(), format!("SET LOCAL statement_timeout = {ms}")]
-            {
-                sqlx::query(&statement).execute(&mut *tx).await.map_err(|e| database_error(&e))?;
-            }
-        }
+        limit_read(&mut tx, platform.dialect, ReadScope::Latest, self.statement_timeout)
+            .await
+            .map_err(|e| database_error(&e))?;
         Ok(tx)
     }
 
@@ -209,5 +204,5 @@ impl OnDemand {
 
 /// Whether PostgreSQL cancelled the statement (its `statement_timeout`).
 fn is_cancelled(e: &sqlx::Error) -> bool {
-    e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == QUERY_CANCELED)
+    sqlstate(e).is_some_and(|code| code == QUERY_CANCELED)
 }

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use super::{CorsOrigins, Windows};
+use crate::time::MAX_DAYS;
 
 /// Parses an IANA zone name, naming the variable when it is not one.
 pub fn parse_time_zone(value: &str) -> Result<Tz, String> {
@@ -36,9 +37,11 @@ pub fn settle_days(value: &str) -> Result<u32, String> {
 pub fn parse_windows(value: &str) -> Result<Windows, String> {
     let mut days = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let d = part.parse::<i64>().ok().filter(|d| (1..=crate::time::MAX_DAYS).contains(d)).ok_or_else(
-            || format!("ANALYTICS_WINDOWS must list days from 1 to 3650 separated by commas (got {part:?})"),
-        )?;
+        let d = part.parse::<i64>().ok().filter(|d| (1..=MAX_DAYS).contains(d)).ok_or_else(|| {
+            format!(
+                "ANALYTICS_WINDOWS must list days from 1 to {MAX_DAYS} separated by commas (got {part:?})"
+            )
+        })?;
         days.push(d);
     }
     if days.is_empty() {

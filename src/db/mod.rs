@@ -138,6 +138,43 @@ fn pool_options(dialect: Dialect, max_connections: u32, acquire_timeout: Duratio
         })
 }
 
+/// How a read transaction sees the platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadScope {
+    /// Every statement sees one snapshot (`REPEATABLE READ`): a run's payloads agree.
+    Snapshot,
+    /// Each statement sees the latest committed rows: one on-demand answer.
+    Latest,
+}
+
+/// Makes the transaction just begun on `conn` read-only, on PostgreSQL with `scope`'s isolation
+/// and `statement_timeout` (the server stops any statement that runs past it). SQLite has no
+/// such settings: callers bound their reads with a timer.
+pub async fn limit_read(
+    conn: &mut sqlx::AnyConnection,
+    dialect: Dialect,
+    scope: ReadScope,
+    statement_timeout: Duration,
+) -> Result<(), sqlx::Error> {
+    if dialect != Dialect::Postgres {
+        return Ok(());
+    }
+    let isolation = match scope {
+        ReadScope::Snapshot => "ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        ReadScope::Latest => "READ ONLY",
+    };
+    let ms = statement_timeout.as_millis().max(1);
+    for statement in [format!("SET TRANSACTION {isolation}"), format!("SET LOCAL statement_timeout = {ms}")] {
+        sqlx::query(&statement).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The SQLSTATE of a database error (`57014`, `08006`…), `None` for any other error.
+pub fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    e.as_database_error().and_then(|d| d.code()).map(|code| code.into_owned())
+}
+
 impl Db {
     /// A second pool on the same database with the same session settings, for work that must
     /// not queue behind this pool's (token checks behind on-demand windows). It connects

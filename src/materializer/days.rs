@@ -16,9 +16,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::{parse_db_timestamp, Db, Dialect, Sql};
 use crate::metrics::days::{Base, Day, DaySlot, DayStore, StoreParts, Watermarks, STORE_VERSION};
-use crate::metrics::rows::BonusGroup;
-use crate::metrics::rows::OrderGroup;
-use crate::metrics::rows::TxGroup;
+use crate::metrics::rows::{BonusGroup, OrderGroup, TxGroup};
 
 /// The one row of `analytics_day_store`.
 const STORE_ROW: &str = "days";

@@ -14,7 +14,7 @@ use super::days::{current_store, Changes, LoadError};
 use super::lease;
 use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
 use super::{RunContext, RunKind, RunTrigger};
-use crate::db::Dialect;
+use crate::db::{limit_read, ReadScope};
 use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
 use crate::telemetry::error_chain;
 use crate::time::local_date;
@@ -409,15 +409,9 @@ pub(crate) async fn begin_read<'c>(
     ctx: &RunContext,
 ) -> Result<sqlx::Transaction<'c, sqlx::Any>, RunError> {
     let mut tx = conn.begin().await.map_err(|e| platform_error(&e))?;
-    if ctx.platform.dialect == Dialect::Postgres {
-        let ms = ctx.statement_timeout.as_millis();
-        for statement in [
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_string(),
-            format!("SET LOCAL statement_timeout = {ms}"),
-        ] {
-            sqlx::query(&statement).execute(&mut *tx).await.map_err(|e| platform_error(&e))?;
-        }
-    }
+    limit_read(&mut tx, ctx.platform.dialect, ReadScope::Snapshot, ctx.statement_timeout)
+        .await
+        .map_err(|e| platform_error(&e))?;
     Ok(tx)
 }
 

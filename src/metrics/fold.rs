@@ -12,9 +12,7 @@ use super::num::kobo;
 use super::source::Source;
 use super::window::Range;
 use crate::db::Bucket;
-use crate::metrics::rows::TxGroup;
-use crate::metrics::rows::{Activity, BonusGroup};
-use crate::metrics::rows::{OrderGroup, OrderTable};
+use crate::metrics::rows::{Activity, BonusGroup, OrderGroup, OrderTable, TxGroup};
 
 /// A count and an exact sum.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

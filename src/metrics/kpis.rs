@@ -14,8 +14,7 @@ use super::source::Source;
 use super::window::{Range, Window};
 use super::{stamp, MetricError};
 use crate::db::Bucket;
-use crate::metrics::rows::ActiveSpec;
-use crate::metrics::rows::Activity;
+use crate::metrics::rows::{ActiveSpec, Activity};
 use crate::time::{local_date, local_midnight};
 
 /// The KPIs that are compared with their own value over the previous window.

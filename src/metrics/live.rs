@@ -21,11 +21,7 @@ use super::kpis;
 use super::source::Source;
 use super::window::{Range, Window};
 use crate::db::{Bucket, Sql};
-use crate::metrics::rows::Activity;
-use crate::metrics::rows::BonusGroup;
-use crate::metrics::rows::DayUsers;
-use crate::metrics::rows::OrderGroup;
-use crate::metrics::rows::TxGroup;
+use crate::metrics::rows::{Activity, BonusGroup, DayUsers, OrderGroup, TxGroup};
 use crate::time::{local_date, local_midnight};
 
 /// Reads the live parts of `windows` (with their previous periods, KPI ranges and cutoffs)

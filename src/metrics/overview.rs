@@ -11,8 +11,7 @@ use super::source::Source;
 use super::window::Window;
 use super::{stamp, MetricError};
 use crate::db::Bucket;
-use crate::metrics::rows::ActiveSpec;
-use crate::metrics::rows::Activity;
+use crate::metrics::rows::{ActiveSpec, Activity};
 
 /// The distinct-user counts the overview needs: active users now and in the previous window.
 pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {

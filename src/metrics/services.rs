@@ -10,9 +10,7 @@ use super::source::Source;
 use super::window::Window;
 use super::{daily_series, stamp, MetricError};
 use crate::db::Bucket;
-use crate::metrics::rows::Activity;
-use crate::metrics::rows::OrderGroup;
-use crate::metrics::rows::TxGroup;
+use crate::metrics::rows::{Activity, OrderGroup, TxGroup};
 
 /// The bill categories as the dashboard labels them; `Cable TV` includes legacy `cable`.
 const BILL_LABELS: &[(&str, &[&str])] = &[

@@ -13,11 +13,7 @@ use super::days::{Day, DayStore};
 use super::window::Range;
 use crate::config::MetricArgs;
 use crate::db::{Bucket, Dialect, Sql};
-use crate::metrics::rows::Activity;
-use crate::metrics::rows::OrderGroup;
-use crate::metrics::rows::UserFlags;
-use crate::metrics::rows::{ActiveSpec, DayUsers};
-use crate::metrics::rows::{BonusGroup, WalletTotals};
+use crate::metrics::rows::{ActiveSpec, Activity, BonusGroup, DayUsers, OrderGroup, UserFlags, WalletTotals};
 
 /// Business settings that change computed values (SPEC §4, §8 defaults).
 #[derive(Clone, Debug, PartialEq)]

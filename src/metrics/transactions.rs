@@ -10,8 +10,7 @@ use super::source::Source;
 use super::window::Window;
 use super::{daily_series, stamp, MetricError};
 use crate::db::Bucket;
-use crate::metrics::rows::Activity;
-use crate::metrics::rows::TxGroup;
+use crate::metrics::rows::{Activity, TxGroup};
 use crate::time::rfc3339_micros;
 
 /// How many of the newest transactions the payload lists.

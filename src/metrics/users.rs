@@ -14,8 +14,7 @@ use super::source::Source;
 use super::window::Window;
 use super::{daily_series, stamp, MetricError};
 use crate::db::Bucket;
-use crate::metrics::rows::ActiveSpec;
-use crate::metrics::rows::Activity;
+use crate::metrics::rows::{ActiveSpec, Activity};
 
 /// How many referrers the payload lists.
 const TOP_REFERRERS: i64 = 10;

@@ -125,10 +125,7 @@ impl Default for AppOptions {
 /// The pool token checks use: beside the platform's, or to the same database through `via`.
 async fn auth_pool(db: &TestDb, size: u32, via: Option<std::net::SocketAddr>) -> Db {
     let Some(via) = via else { return db.db.sibling(size, Duration::from_secs(3)) };
-    let (scheme, rest) = db.url.split_once("://").expect("a URL");
-    let (authority, path) = rest.split_once('/').expect("a database name");
-    let user = authority.rsplit_once('@').map_or(String::new(), |(user, _)| format!("{user}@"));
-    let url = format!("{scheme}://{user}{via}/{path}");
+    let url = super::proxy::through(&db.url, via);
     let direct =
         Db::connect(ConnectSpec { url: &url, setting: "test", max_connections: 1, create_sqlite: false })
             .await

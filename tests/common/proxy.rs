@@ -61,3 +61,23 @@ impl Proxy {
         });
     }
 }
+
+/// The parts of a database URL around its server: `(scheme://user@, host:port, /path)`.
+fn split_url(url: &str) -> (String, &str, &str) {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (user, host) = authority.rsplit_once('@').map_or(("", authority), |(u, h)| (u, h));
+    let user = if user.is_empty() { String::new() } else { format!("{user}@") };
+    (format!("{scheme}://{user}"), host, path)
+}
+
+/// The `host:port` of the server a database URL names.
+pub fn server_of(url: &str) -> &str {
+    split_url(url).1
+}
+
+/// `url` reaching its database through `via` instead of its own server.
+pub fn through(url: &str, via: std::net::SocketAddr) -> String {
+    let (head, _, path) = split_url(url);
+    format!("{head}{via}{path}")
+}

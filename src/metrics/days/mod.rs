@@ -20,9 +20,7 @@ use chrono_tz::Tz;
 use roaring::RoaringBitmap;
 
 use super::window::Window;
-use crate::metrics::rows::Activity;
-use crate::metrics::rows::BonusGroup;
-use crate::metrics::rows::OrderGroup;
+use crate::metrics::rows::{Activity, BonusGroup, OrderGroup};
 use crate::time::{local_date, local_midnight};
 
 pub use cover::{slot_bounds, Cover};
