@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 async fn direct(app: &App, endpoint: Endpoint, window: &Window) -> Value {
     let mut conn = app.db.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, app.db.db.dialect, &app.state.settings);
-    compute(&mut src, endpoint, window, &TxFilter::default()).await.unwrap()
+    compute(&mut src, endpoint, window, &TxFilter::default()).await.unwrap().into_value()
 }
 
 fn without_generated_at(mut v: Value) -> Value {

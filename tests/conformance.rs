@@ -130,7 +130,7 @@ async fn run(backend: Backend) -> Vec<String> {
         )
         .unwrap();
         let endpoint = Endpoint::parse(case["endpoint"].as_str().unwrap()).unwrap();
-        let body = compute(&mut src, endpoint, &window, &TxFilter::default()).await.unwrap();
+        let body = compute(&mut src, endpoint, &window, &TxFilter::default()).await.unwrap().into_value();
         check_case(case, &body, &mut failures);
         bodies.push(serde_json::to_string(&body).unwrap());
     }

@@ -76,7 +76,7 @@ async fn payload(
 ) -> Value {
     let mut conn = t.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, t.db.dialect, settings).with_days(store);
-    compute(&mut src, endpoint, w, &TxFilter::default()).await.unwrap()
+    compute(&mut src, endpoint, w, &TxFilter::default()).await.unwrap().into_value()
 }
 
 async fn platform_with_store(backend: Backend) -> (TestDb, MetricSettings, Arc<DayStore>) {

@@ -58,7 +58,7 @@ backend_test! {
             let endpoint = Endpoint::parse(&snap.endpoint).unwrap();
             let window = Window::rolling(snap.computed_at, ctx.settings.tz, snap.window_days).unwrap();
             let mut src = Source::new(&mut conn, t.db.dialect, &ctx.settings);
-            let direct = compute(&mut src, endpoint, &window, &TxFilter::default()).await.unwrap();
+            let direct = compute(&mut src, endpoint, &window, &TxFilter::default()).await.unwrap().into_value();
             assert_eq!(snap.body, direct.to_string(), "{} {}", snap.endpoint, snap.window_days);
             assert_eq!(snap.etag.len(), 34);
             expected_metrics += scalars(endpoint, &direct).len();

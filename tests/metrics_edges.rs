@@ -16,7 +16,7 @@ fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 async fn body(t: &TestDb, settings: &MetricSettings, endpoint: Endpoint, window: &Window) -> Value {
     let mut conn = t.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, t.db.dialect, settings);
-    compute(&mut src, endpoint, window, &TxFilter::default()).await.unwrap()
+    compute(&mut src, endpoint, window, &TxFilter::default()).await.unwrap().into_value()
 }
 
 fn dates(body: &Value, field: &str) -> Vec<String> {
@@ -240,7 +240,7 @@ backend_test! {
         let mut folded = Vec::new();
         for w in &windows {
             for endpoint in Endpoint::ALL {
-                folded.push(compute(&mut shared, endpoint, w, &TxFilter::default()).await.unwrap());
+                folded.push(compute(&mut shared, endpoint, w, &TxFilter::default()).await.unwrap().into_value());
             }
         }
         drop(shared);

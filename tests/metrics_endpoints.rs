@@ -359,7 +359,7 @@ async fn payloads(backend: Backend, filter: &TxFilter) -> Vec<(Endpoint, Value)>
     let mut out = Vec::new();
     for endpoint in Endpoint::ALL {
         let mut src = Source::new(&mut conn, t.db.dialect, &settings);
-        let body = compute(&mut src, endpoint, &window, filter).await.unwrap();
+        let body = compute(&mut src, endpoint, &window, filter).await.unwrap().into_value();
         assert!(src.query_count() <= 11, "{endpoint:?} ran {} queries", src.query_count());
         out.push((endpoint, body));
     }
@@ -404,7 +404,7 @@ async fn transactions_with(backend: Backend, filter: TxFilter) -> Value {
     let window = Window::rolling(now(), settings.tz, 7).unwrap();
     let mut conn = t.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, t.db.dialect, &settings);
-    compute(&mut src, Endpoint::Transactions, &window, &filter).await.unwrap()
+    compute(&mut src, Endpoint::Transactions, &window, &filter).await.unwrap().into_value()
 }
 
 backend_test! {

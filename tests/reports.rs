@@ -155,7 +155,10 @@ async fn report_csv_has_one_header_and_a_line_per_bucket() {
     let mut conn = t.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, t.db.dialect, &settings);
     let req = request("weekly", Some("revenue"), "2026-06-03", "2026-06-14");
-    assert_eq!(req.filename("csv"), "analytics_report_2026-06-03_to_2026-06-14.csv");
+    assert_eq!(
+        req.filename(mafita_analytics::metrics::payload::export::ExportFormat::Csv),
+        "analytics_report_2026-06-03_to_2026-06-14.csv"
+    );
     let csv = report(&mut src, now(), req).await.unwrap().to_csv().unwrap();
     assert_eq!(
         String::from_utf8(csv).unwrap(),

@@ -29,7 +29,9 @@ async fn overview(t: &TestDb) -> String {
     let w = Window::rolling(until(), settings.tz, 30).unwrap();
     let mut out = String::new();
     for endpoint in Endpoint::ALL {
-        out.push_str(&compute(&mut src, endpoint, &w, &TxFilter::default()).await.unwrap().to_string());
+        out.push_str(
+            &compute(&mut src, endpoint, &w, &TxFilter::default()).await.unwrap().into_value().to_string(),
+        );
     }
     out
 }

@@ -8,15 +8,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use serde_json::{json, Value};
-use sqlx::Row;
 
 use super::auth::StaffUser;
-use super::error::{summary_error, ApiError};
+use super::bodies::*;
+use super::error::{ApiError, SummaryDb};
 use super::params::Params;
 use super::AppState;
-use crate::db::{parse_db_timestamp, Db, Sql};
+use crate::materializer::store::{list_runs, RunFilter, RunRecord};
 use crate::materializer::{RunKind, RunTrigger};
+use crate::task::TaskHealth;
 use crate::time::rfc3339_micros;
 
 /// How long `POST recompute` waits to learn the run id before answering 202.
@@ -57,7 +57,7 @@ pub async fn recompute(
                 if let Err(e) = state.snapshots.refresh(&state.summary, &state.windows).await {
                     tracing::warn!(error = %e, "could not reload snapshots after the run");
                 }
-                let run = load_run(&state.summary, id).await?.ok_or(ApiError::NotFound)?;
+                let run = load_run(&state, id).await?.ok_or(ApiError::NotFound)?;
                 return Ok((StatusCode::OK, Json(run)).into_response());
             }
             return Err(ApiError::Unavailable(format!(
@@ -66,9 +66,8 @@ pub async fn recompute(
             )));
         }
     }
-    let status = if run_id.is_some() { "running" } else { "queued" };
-    Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id, "status": status, "coalesced": coalesced })))
-        .into_response())
+    let status = if run_id.is_some() { RecomputeState::Running } else { RecomputeState::Queued };
+    Ok((StatusCode::ACCEPTED, Json(RecomputeAccepted { run_id, status, coalesced })).into_response())
 }
 
 /// Refuses an admin-triggered run sooner than `ANALYTICS_ADMIN_MIN_INTERVAL` after the last
@@ -80,13 +79,10 @@ async fn throttle(state: &AppState) -> Result<(), ApiError> {
     if interval.is_zero() {
         return Ok(());
     }
-    let q = run_query(&state.summary, "WHERE trigger = 'admin' ORDER BY id DESC LIMIT 1");
-    let mut conn = state.summary.pool.acquire().await.map_err(|e| summary_error(&e))?;
-    let rows = q.fetch_all(&mut conn).await.map_err(|e| summary_error(&e))?;
-    let last = rows.first().map(run_json).transpose().map_err(|e| summary_error(&e))?;
+    let last = list_runs(&state.summary, RunFilter::LastAdmin).await.map_err(SummaryDb)?;
     let Some(started) = last
-        .as_ref()
-        .and_then(|r| r["started_at"].as_str())
+        .first()
+        .and_then(|r| r.started_at.as_deref())
         .and_then(|t| t.parse::<chrono::DateTime<Utc>>().ok())
     else {
         return Ok(());
@@ -108,56 +104,14 @@ async fn throttle(state: &AppState) -> Result<(), ApiError> {
     })
 }
 
-const RUN_COLUMNS: &str =
-    "id, trigger, requested_by, status, started_at, finished_at, duration_ms, windows, error, kind, \
-     CAST(days_reread AS BIGINT)";
-
-fn run_query(db: &Db, filter: &str) -> Sql {
-    let mut q = Sql::new(db.dialect);
-    let cols = RUN_COLUMNS
-        .replace("started_at", &db.dialect.ts_text("started_at"))
-        .replace("finished_at", &db.dialect.ts_text("finished_at"));
-    q.push(&format!("SELECT {cols} FROM analytics_run {filter}"));
-    q
-}
-
-fn run_json(row: &sqlx::any::AnyRow) -> Result<Value, sqlx::Error> {
-    let at = |i: usize| -> Result<Value, sqlx::Error> {
-        let text: Option<String> = row.try_get(i)?;
-        Ok(text.as_deref().and_then(parse_db_timestamp).map_or(Value::Null, |t| json!(rfc3339_micros(t))))
-    };
-    let windows: String = row.try_get(7)?;
-    Ok(json!({
-        "id": row.try_get::<i64, _>(0)?,
-        "trigger": row.try_get::<String, _>(1)?,
-        "requested_by": row.try_get::<Option<i64>, _>(2)?,
-        "status": row.try_get::<String, _>(3)?,
-        "started_at": at(4)?,
-        "finished_at": at(5)?,
-        "duration_ms": row.try_get::<Option<i64>, _>(6)?,
-        "windows": windows.split(',').filter_map(|w| w.parse::<i64>().ok()).collect::<Vec<_>>(),
-        "error": row.try_get::<Option<String>, _>(8)?,
-        "kind": row.try_get::<Option<String>, _>(9)?,
-        "days_reread": row.try_get::<Option<i64>, _>(10)?,
-    }))
-}
-
-async fn load_run(summary: &Db, id: i64) -> Result<Option<Value>, ApiError> {
-    let mut q = run_query(summary, "WHERE id = ");
-    let p = q.int(id);
-    q.push(&p);
-    let mut conn = summary.pool.acquire().await.map_err(|e| summary_error(&e))?;
-    let rows = q.fetch_all(&mut conn).await.map_err(|e| summary_error(&e))?;
-    rows.first().map(run_json).transpose().map_err(|e| summary_error(&e))
+async fn load_run(state: &AppState, id: i64) -> Result<Option<RunRecord>, ApiError> {
+    Ok(list_runs(&state.summary, RunFilter::Id(id)).await.map_err(SummaryDb)?.pop())
 }
 
 /// `GET admin/runs/`: the newest 50 runs.
-pub async fn runs(State(state): State<Arc<AppState>>, _user: StaffUser) -> Result<Json<Value>, ApiError> {
-    let q = run_query(&state.summary, "ORDER BY id DESC LIMIT 50");
-    let mut conn = state.summary.pool.acquire().await.map_err(|e| summary_error(&e))?;
-    let rows = q.fetch_all(&mut conn).await.map_err(|e| summary_error(&e))?;
-    let runs = rows.iter().map(run_json).collect::<Result<Vec<_>, _>>().map_err(|e| summary_error(&e))?;
-    Ok(Json(json!({ "runs": runs, "count": runs.len() })))
+pub async fn runs(State(state): State<Arc<AppState>>, _user: StaffUser) -> Result<Json<RunList>, ApiError> {
+    let runs = list_runs(&state.summary, RunFilter::Newest(50)).await.map_err(SummaryDb)?;
+    Ok(Json(RunList { count: runs.len(), runs }))
 }
 
 /// `GET admin/runs/{id}/`.
@@ -165,71 +119,56 @@ pub async fn run(
     State(state): State<Arc<AppState>>,
     _user: StaffUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunRecord>, ApiError> {
     let id: i64 = id.trim_end_matches('/').parse().map_err(|_| ApiError::NotFound)?;
-    load_run(&state.summary, id).await?.map(Json).ok_or(ApiError::NotFound)
+    load_run(&state, id).await?.map(Json).ok_or(ApiError::NotFound)
 }
 
 /// `GET admin/status/`: snapshot ages, next scheduled run, last error, database reachability.
-pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Result<Json<Value>, ApiError> {
+pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Result<Json<Status>, ApiError> {
     let now = Utc::now();
-    let mut snapshots: Vec<Value> = state
+    let mut snapshots: Vec<SnapshotAge> = state
         .snapshots
         .all()
         .iter()
-        .map(|((endpoint, days), s)| {
-            json!({
-                "endpoint": endpoint.path(),
-                "window_days": days,
-                "computed_at": rfc3339_micros(s.computed_at),
-                "age_seconds": (now - s.computed_at).num_seconds(),
-                "run_id": s.run_id,
-            })
+        .map(|((endpoint, days), s)| SnapshotAge {
+            endpoint: endpoint.path().to_string(),
+            window_days: *days,
+            computed_at: rfc3339_micros(s.computed_at),
+            age_seconds: (now - s.computed_at).num_seconds(),
+            run_id: s.run_id,
         })
         .collect();
-    snapshots.sort_by_key(|s| (s["endpoint"].as_str().map(str::to_string), s["window_days"].as_i64()));
-    let last_error = {
-        let q = run_query(&state.summary, "WHERE status = 'failed' ORDER BY id DESC LIMIT 1");
-        match state.summary.pool.acquire().await {
-            Ok(mut conn) => {
-                q.fetch_all(&mut conn).await.ok().and_then(|rows| rows.first().and_then(|r| run_json(r).ok()))
-            }
-            Err(_) => None,
-        }
-    };
+    snapshots.sort_by(|a, b| (&a.endpoint, a.window_days).cmp(&(&b.endpoint, b.window_days)));
+    // The status page must answer while the summary database is down: it says so below.
+    let last_error = list_runs(&state.summary, RunFilter::LastFailed).await.ok().and_then(|mut r| r.pop());
     let next_run = state.schedule.as_deref().and_then(|expr| {
         croner::Cron::new(expr).with_seconds_required().parse().ok()?.find_next_occurrence(&now, false).ok()
     });
     // What on-demand windows fold from: null until a run or a background read has made one.
-    let day_store = state.days.current().map(|(run_id, store)| {
-        json!({
-            "run_id": run_id,
-            "read_at": rfc3339_micros(store.read_at()),
-            "first_day_starts_at": rfc3339_micros(store.start()),
-            "days": store.len(),
-            "approx_bytes": store.approx_bytes(),
-        })
+    let day_store = state.days.current().map(|(run_id, store)| DayStoreState {
+        run_id,
+        read_at: rfc3339_micros(store.read_at()),
+        first_day_starts_at: rfc3339_micros(store.start()),
+        days: store.len(),
+        approx_bytes: store.approx_bytes(),
     });
-    let task = |health: &crate::task::TaskHealth| {
-        json!({
-            "restarts": health.restarts(),
-            "last_panic": health.last_panic().map(|(at, message)| json!({ "at": rfc3339_micros(at), "message": message })),
-        })
+    let task = |health: &TaskHealth| TaskState {
+        restarts: health.restarts(),
+        last_panic: health.last_panic().map(|(at, message)| TaskPanic { at: rfc3339_micros(at), message }),
     };
-    Ok(Json(json!({
-        "tasks": {
-            "run_worker": task(state.materializer.health()),
-            "reloader": task(&state.reloader),
+    let (platform, summary) = tokio::join!(state.platform.reachable(), state.summary.reachable());
+    Ok(Json(Status {
+        tasks: Tasks { run_worker: task(state.materializer.health()), reloader: task(&state.reloader) },
+        snapshots,
+        day_store,
+        windows: state.windows.clone(),
+        schedule: state.schedule.clone(),
+        next_scheduled_run: next_run.map(rfc3339_micros),
+        last_error,
+        databases: Databases {
+            platform: DatabaseState { reachable: platform, kind: state.platform.dialect_name().into() },
+            summary: DatabaseState { reachable: summary, kind: state.summary.dialect_name().into() },
         },
-        "snapshots": snapshots,
-        "day_store": day_store,
-        "windows": state.windows,
-        "schedule": state.schedule,
-        "next_scheduled_run": next_run.map(rfc3339_micros),
-        "last_error": last_error,
-        "databases": {
-            "platform": { "reachable": state.platform.reachable().await, "kind": state.platform.dialect_name() },
-            "summary": { "reachable": state.summary.reachable().await, "kind": state.summary.dialect_name() },
-        },
-    })))
+    }))
 }

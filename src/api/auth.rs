@@ -10,7 +10,7 @@ use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use sqlx::Row;
 
-use super::error::{database_error, is_connection_failure, ApiError};
+use super::error::{is_connection_failure, ApiError};
 use super::AppState;
 use crate::db::{Db, Sql};
 
@@ -153,7 +153,7 @@ impl UserCache {
             Err(e) => {
                 // The database answered: whatever went wrong, it is reachable.
                 *self.unreachable_until.lock().expect("not poisoned") = None;
-                Err(database_error(&e))
+                Err(e.into())
             }
         }
     }

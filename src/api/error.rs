@@ -3,9 +3,10 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
+use super::bodies::ErrorBody;
 use crate::db::sqlstate;
+use crate::metrics::{MetricError, WindowError};
 
 /// An error answer.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -81,13 +82,17 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = match &self {
-            ApiError::InvalidToken(detail) => json!({ "detail": detail, "code": "token_not_valid" }),
-            ApiError::UserRejected { detail, code } => json!({ "detail": detail, "code": code }),
+            ApiError::InvalidToken(detail) => {
+                ErrorBody { detail: detail.clone(), code: Some("token_not_valid".into()) }
+            }
+            ApiError::UserRejected { detail, code } => {
+                ErrorBody { detail: (*detail).into(), code: Some((*code).into()) }
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(cause = %cause, "internal error");
-                json!({ "detail": "A server error occurred." })
+                ErrorBody { detail: "A server error occurred.".into(), code: None }
             }
-            other => json!({ "detail": other.to_string() }),
+            other => ErrorBody { detail: other.to_string(), code: None },
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::Busy { retry_after, .. } | ApiError::TooManyRequests { retry_after, .. } = &self {
@@ -102,22 +107,54 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::metrics::WindowError> for ApiError {
-    fn from(e: crate::metrics::WindowError) -> Self {
+// Every conversion into an answer is here; handlers use `?`.
+
+impl From<WindowError> for ApiError {
+    fn from(e: WindowError) -> Self {
         ApiError::BadRequest(e.0)
     }
 }
 
 /// A platform database failure while answering: 503 when the database cannot be reached or
 /// is going away (so the dashboard shows "temporarily unavailable"), 500 for anything else.
-pub fn database_error(e: &sqlx::Error) -> ApiError {
-    failure_of("platform", e)
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        failure_of("platform", &e)
+    }
 }
 
-/// [`database_error`] for the summary database (operator routes read runs from it), so the
-/// message names the database that is actually down.
-pub fn summary_error(e: &sqlx::Error) -> ApiError {
-    failure_of("summary", e)
+impl From<MetricError> for ApiError {
+    fn from(e: MetricError) -> Self {
+        match e {
+            MetricError::Database(e) => e.into(),
+        }
+    }
+}
+
+/// A summary database failure (operator routes read runs from it), wrapped so the answer
+/// names the database that is actually down: `.map_err(SummaryDb)?`.
+#[derive(Debug, thiserror::Error)]
+#[error("summary database query failed")]
+pub struct SummaryDb(#[source] pub sqlx::Error);
+
+impl From<SummaryDb> for ApiError {
+    fn from(e: SummaryDb) -> Self {
+        failure_of("summary", &e.0)
+    }
+}
+
+/// Writing an export failed (never expected: the rows are in memory).
+impl From<csv::Error> for ApiError {
+    fn from(e: csv::Error) -> Self {
+        ApiError::Internal(crate::telemetry::error_chain(&e))
+    }
+}
+
+/// Serialising a body failed (never expected: bodies hold strings, integers and decimals).
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        ApiError::Internal(crate::telemetry::error_chain(&e))
+    }
 }
 
 fn failure_of(database: &str, e: &sqlx::Error) -> ApiError {

@@ -14,6 +14,7 @@ use super::params::Params;
 use super::response::Prepared;
 use super::AppState;
 use crate::metrics::export::{export_filename, export_transactions, export_users, ExportRows};
+use crate::metrics::payload::export::{ExportFormat, ExportType};
 use crate::metrics::report::{report, ReportRequest};
 use crate::metrics::{Endpoint, Source as MetricSource, TxFilter, WindowKind};
 use crate::time::local_date;
@@ -60,13 +61,7 @@ enum Export {
     /// The metric report.
     Report(ReportRequest),
     /// Raw rows of the window.
-    Rows { kind: RowKind, limit: i64, window: crate::metrics::Window },
-}
-
-/// Which raw rows.
-enum RowKind {
-    Transactions,
-    Users,
+    Rows { kind: ExportType, limit: i64, window: crate::metrics::Window },
 }
 
 /// Most rows an export returns.
@@ -86,10 +81,12 @@ pub async fn export(
             "type (raw rows) and report_type (metric report) cannot be combined; send one of them".into(),
         ));
     }
-    let format = params.get("format").unwrap_or("json");
-    if format != "json" && format != "csv" {
-        return Err(ApiError::BadRequest(format!("format must be json or csv (got {format:?})")));
-    }
+    let format: ExportFormat = match params.get("format") {
+        None => ExportFormat::Json,
+        Some(text) => text
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("format must be json or csv (got {text:?})")))?,
+    };
     let now = Utc::now();
     let tz = state.settings.tz;
     // Every parameter is checked before the database is touched, so a bad request is a 400
@@ -105,14 +102,11 @@ pub async fn export(
             params.get("date_to"),
         )?),
         None => {
-            let kind = match params.get("type").unwrap_or("transactions") {
-                "transactions" => RowKind::Transactions,
-                "users" => RowKind::Users,
-                other => {
-                    return Err(ApiError::BadRequest(format!(
-                        "type must be transactions or users (got {other:?})"
-                    )))
-                }
+            let kind: ExportType = match params.get("type") {
+                None => ExportType::Transactions,
+                Some(text) => text.parse().map_err(|_| {
+                    ApiError::BadRequest(format!("type must be transactions or users (got {text:?})"))
+                })?,
             };
             let limit = match params.get("limit") {
                 None => EXPORT_LIMIT,
@@ -129,34 +123,32 @@ pub async fn export(
             Export::Rows { kind, limit, window: params.window(now, tz)? }
         }
     };
-    let csv = |r: Result<Vec<u8>, csv::Error>| r.map_err(|e| ApiError::Internal(e.to_string()));
     // An export is an on-demand computation: it waits for a slot like an uncommon window, and
     // its reads carry the statement timeout.
     let _slot = state.ondemand.slot().await?;
     let mut tx = state.ondemand.read(&state.platform).await?;
     let mut src = MetricSource::new(&mut tx, state.platform.dialect, &state.settings);
-    let as_csv = format == "csv";
+    let as_csv = format == ExportFormat::Csv;
     let (body, filename) = match request {
         Export::Report(request) => {
             let filename = request.filename(format);
             let out = state.ondemand.within(report(&mut src, now, request)).await?;
-            (if as_csv { csv(out.to_csv())? } else { out.to_json().to_string().into_bytes() }, filename)
+            (if as_csv { out.to_csv()? } else { serde_json::to_vec(&out.body())? }, filename)
         }
-        Export::Rows { kind: RowKind::Transactions, limit, window } => {
+        Export::Rows { kind: ExportType::Transactions, limit, window } => {
             let rows = state.ondemand.within(export_transactions(&mut src, &window, limit)).await?;
-            let body = if as_csv { csv(rows.to_csv())? } else { rows.to_json().to_string().into_bytes() };
-            (body, export_filename("transactions", local_date(tz, now), format))
+            let body = if as_csv { rows.to_csv()? } else { serde_json::to_vec(&rows.body())? };
+            (body, export_filename(ExportType::Transactions, local_date(tz, now), format))
         }
-        Export::Rows { kind: RowKind::Users, limit, window } => {
+        Export::Rows { kind: ExportType::Users, limit, window } => {
             let rows = state.ondemand.within(export_users(&mut src, &window, limit)).await?;
-            let body = if as_csv { csv(rows.to_csv())? } else { rows.to_json().to_string().into_bytes() };
-            (body, export_filename("users", local_date(tz, now), format))
+            let body = if as_csv { rows.to_csv()? } else { serde_json::to_vec(&rows.body())? };
+            (body, export_filename(ExportType::Users, local_date(tz, now), format))
         }
     };
-    let content_type = if format == "csv" { "text/csv; charset=utf-8" } else { "application/json" };
     drop(src);
     drop(tx);
-    let mut prepared = Prepared::off_thread(body, content_type).await;
+    let mut prepared = Prepared::off_thread(body, format.content_type()).await;
     prepared.disposition = Some(format!("attachment; filename=\"{filename}\""));
     Ok(prepared.respond(&headers))
 }

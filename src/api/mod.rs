@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bodies;
 pub mod days;
 pub mod error;
 pub mod handlers;
@@ -25,7 +26,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -151,8 +151,8 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
     response
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+async fn healthz() -> Json<bodies::Health> {
+    Json(bodies::Health { status: "ok".into() })
 }
 
 /// Ready when snapshots are loaded or the platform database answers (so on-demand works).
@@ -163,14 +163,14 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let (platform, summary) = tokio::join!(state.platform.reachable(), state.summary.reachable());
     let ready = snapshots || platform;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = json!({
-        "ready": ready,
-        "snapshots_loaded": snapshots,
-        "platform_reachable": platform,
-        "summary_reachable": summary,
-        "run_worker_restarts": state.materializer.health().restarts(),
-        "reloader_restarts": state.reloader.restarts(),
-    });
+    let body = bodies::Readiness {
+        ready,
+        snapshots_loaded: snapshots,
+        platform_reachable: platform,
+        summary_reachable: summary,
+        run_worker_restarts: state.materializer.health().restarts(),
+        reloader_restarts: state.reloader.restarts(),
+    };
     (status, Json(body)).into_response()
 }
 
@@ -205,12 +205,16 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     extra.push_str("# TYPE analytics_runs_total counter\n");
     let stats = state.materializer.stats().snapshot();
     for (outcome, n, _) in &stats {
-        let _ = writeln!(extra, "analytics_runs_total{{status=\"{outcome}\"}} {n}");
+        let _ = writeln!(extra, "analytics_runs_total{{status=\"{}\"}} {n}", outcome.as_str());
     }
     extra.push_str("# HELP analytics_run_duration_seconds_sum Time this instance's runs took, by outcome (per instance).\n");
     extra.push_str("# TYPE analytics_run_duration_seconds_sum counter\n");
     for (outcome, _, seconds) in &stats {
-        let _ = writeln!(extra, "analytics_run_duration_seconds_sum{{status=\"{outcome}\"}} {seconds}");
+        let _ = writeln!(
+            extra,
+            "analytics_run_duration_seconds_sum{{status=\"{}\"}} {seconds}",
+            outcome.as_str()
+        );
     }
     extra.push_str("# HELP analytics_task_restarts_total Background tasks of this instance that panicked and were started again (per instance).\n");
     extra.push_str("# TYPE analytics_task_restarts_total counter\n");
@@ -322,7 +326,7 @@ mod tests {
         assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
         assert_eq!(
             res.json::<serde_json::Value>().await.unwrap(),
-            json!({ "detail": "A server error occurred." })
+            serde_json::json!({ "detail": "A server error occurred." })
         );
         assert_eq!(reqwest::get(format!("{base}/fine")).await.unwrap().text().await.unwrap(), "fine");
     }

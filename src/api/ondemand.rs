@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use chrono::{NaiveDate, Utc};
 
-use super::error::{database_error, ApiError};
+use super::error::ApiError;
 use super::response::Prepared;
 use crate::db::{limit_read, sqlstate, Db, ReadScope};
 use crate::metrics::{
@@ -97,10 +97,8 @@ impl OnDemand {
     /// A read-only transaction on the platform for one computation; on PostgreSQL it carries
     /// the statement timeout, so the server itself stops a query that runs past it.
     pub async fn read(&self, platform: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, ApiError> {
-        let mut tx = platform.pool.begin().await.map_err(|e| database_error(&e))?;
-        limit_read(&mut tx, platform.dialect, ReadScope::Latest, self.statement_timeout)
-            .await
-            .map_err(|e| database_error(&e))?;
+        let mut tx = platform.pool.begin().await?;
+        limit_read(&mut tx, platform.dialect, ReadScope::Latest, self.statement_timeout).await?;
         Ok(tx)
     }
 
@@ -111,7 +109,7 @@ impl OnDemand {
         match tokio::time::timeout(self.statement_timeout, work).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(MetricError::Database(e))) if is_cancelled(&e) => Err(self.timed_out()),
-            Ok(Err(MetricError::Database(e))) => Err(database_error(&e)),
+            Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(self.timed_out()),
         }
     }
@@ -192,8 +190,7 @@ impl OnDemand {
                     })
                     .await?;
                 drop(tx);
-                let prepared =
-                    Prepared::off_thread(payload.to_string().into_bytes(), "application/json").await;
+                let prepared = Prepared::off_thread(serde_json::to_vec(&payload)?, "application/json").await;
                 Ok::<_, ApiError>(Arc::new(prepared))
             })
             .await

@@ -324,7 +324,7 @@ async fn run_compute(args: ComputeArgs) -> anyhow::Result<()> {
             src.query_count()
         );
         if !args.quiet {
-            println!("{body}");
+            println!("{}", serde_json::to_string(&body)?);
         }
     }
     eprintln!("{:<20} {:>8.1} ms", "total", total.elapsed().as_secs_f64() * 1000.0);

@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+use strum::EnumString;
 use tokio::sync::{oneshot, Mutex, Notify};
+use utoipa::ToSchema;
 
 use crate::db::Db;
 use crate::metrics::{DaySlot, MetricSettings};
@@ -28,7 +31,9 @@ use crate::time::Clock;
 pub use run::{RunError, RunOutcome};
 
 /// Why a run happened (stored in `analytics_run.trigger`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RunTrigger {
     /// The cron schedule.
     Schedule,
@@ -54,7 +59,9 @@ impl RunTrigger {
 
 /// How a run treats the stored days: refresh them (re-read only what can have changed) or
 /// rebuild them from the platform. Stored in `analytics_run.kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RunKind {
     /// Re-read the settle window, the days ended since, and days with new rows; when the stored
     /// days cannot be refreshed (none yet, another zone or version) the run rebuilds instead.
@@ -69,6 +76,54 @@ impl RunKind {
         match self {
             RunKind::Incremental => "incremental",
             RunKind::Full => "full",
+        }
+    }
+}
+
+/// Where a run stands (stored in `analytics_run.status`, the only three values SPEC §6
+/// defines; a run cut short by shutdown is `failed` with an error starting `cancelled:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum RunStatus {
+    /// Started and not finished (or its instance died; the next lease holder marks it failed).
+    Running,
+    /// Finished and stored its snapshots.
+    Succeeded,
+    /// Finished without storing anything; `error` says why.
+    Failed,
+}
+
+impl RunStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// How a run of this process's worker ended, for `/metrics` (a cancelled run is stored as
+/// failed, but operators count it apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RunResult {
+    /// Stored its snapshots.
+    Succeeded,
+    /// Shutdown cut it short.
+    Cancelled,
+    /// Failed for any other reason.
+    Failed,
+}
+
+impl RunResult {
+    /// The `/metrics` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunResult::Succeeded => "succeeded",
+            RunResult::Cancelled => "cancelled",
+            RunResult::Failed => "failed",
         }
     }
 }
@@ -194,15 +249,15 @@ struct Inner {
 /// Runs this process's worker finished, by outcome: counts and total seconds.
 #[derive(Debug, Default)]
 pub struct RunStats {
-    by_outcome: std::sync::Mutex<BTreeMap<&'static str, (u64, f64)>>,
+    by_outcome: std::sync::Mutex<BTreeMap<RunResult, (u64, f64)>>,
 }
 
 impl RunStats {
     fn record(&self, outcome: &RunOutcome, elapsed: Duration) {
         let key = match &outcome.error {
-            None => "succeeded",
-            Some(e) if e.starts_with(run::CANCELLED) => "cancelled",
-            Some(_) => "failed",
+            None => RunResult::Succeeded,
+            Some(e) if e.starts_with(run::CANCELLED) => RunResult::Cancelled,
+            Some(_) => RunResult::Failed,
         };
         let mut map = self.by_outcome.lock().expect("not poisoned");
         let entry = map.entry(key).or_default();
@@ -211,7 +266,7 @@ impl RunStats {
     }
 
     /// `(outcome, runs, seconds)` for every outcome seen, by name.
-    pub fn snapshot(&self) -> Vec<(&'static str, u64, f64)> {
+    pub fn snapshot(&self) -> Vec<(RunResult, u64, f64)> {
         self.by_outcome.lock().expect("not poisoned").iter().map(|(k, (n, s))| (*k, *n, *s)).collect()
     }
 }

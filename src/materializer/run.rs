@@ -379,7 +379,7 @@ async fn read_platform(
         live::prefetch(&mut src, &windows).await?;
         let mut payloads = Vec::with_capacity(jobs.len());
         for (endpoint, window) in &jobs {
-            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);
+            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?.into_value());
         }
         Ok::<_, MetricError>((payloads, days))
     };
@@ -437,7 +437,7 @@ pub async fn read_payloads(
         let store = prefetch(&mut src, &windows).await?;
         let mut payloads = Vec::with_capacity(jobs.len());
         for (endpoint, window) in jobs {
-            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?);
+            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?.into_value());
         }
         Ok::<_, MetricError>((payloads, store))
     };

@@ -4,12 +4,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
+use utoipa::ToSchema;
 
 use super::flatten::{daily, scalars, DailyValue};
-use super::{RunKind, RunTrigger};
+use super::{RunKind, RunStatus, RunTrigger};
 use crate::db::{parse_db_timestamp, Cast, Db, Dialect, Sql};
 use crate::metrics::Endpoint;
 
@@ -75,9 +77,10 @@ pub async fn insert_run(
         q.text(windows.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
         q.text(instance),
     ];
+    let running = q.text(RunStatus::Running.as_str());
     q.push(&format!(
         "INSERT INTO analytics_run (trigger, requested_by, status, started_at, windows, instance) \
-         VALUES ({}, {}, 'running', {}, {}, {}) RETURNING id",
+         VALUES ({}, {}, {running}, {}, {}, {}) RETURNING id",
         values[0], values[1], values[2], values[3], values[4]
     ));
     q.fetch_one(conn).await?.try_get::<i64, _>(0)
@@ -89,8 +92,9 @@ pub async fn abandon_unfinished_runs(conn: &mut AnyConnection, dialect: Dialect)
     let mut q = Sql::new(dialect);
     let at = q.ts(Utc::now());
     let why = q.text("abandoned: its instance stopped before the run finished (nothing was stored)");
+    let (failed, running) = (q.text(RunStatus::Failed.as_str()), q.text(RunStatus::Running.as_str()));
     q.push(&format!(
-        "UPDATE analytics_run SET status = 'failed', finished_at = {at}, error = {why} WHERE status = 'running'"
+        "UPDATE analytics_run SET status = {failed}, finished_at = {at}, error = {why} WHERE status = {running}"
     ));
     Ok(q.execute(conn).await?.rows_affected())
 }
@@ -105,15 +109,17 @@ pub async fn cancel_running(
 ) -> Result<Option<i64>, sqlx::Error> {
     let mut q = Sql::new(dialect);
     let me = q.text(instance);
-    q.push(&format!("SELECT id FROM analytics_run WHERE status = 'running' AND instance = {me}"));
+    let running = q.text(RunStatus::Running.as_str());
+    q.push(&format!("SELECT id FROM analytics_run WHERE status = {running} AND instance = {me}"));
     let id = q.fetch_all(&mut *conn).await?.first().map(|row| row.try_get::<i64, _>(0)).transpose()?;
     let mut q = Sql::new(dialect);
     let at = q.ts(Utc::now());
     let why = q.text(error);
     let me = q.text(instance);
+    let (failed, running) = (q.text(RunStatus::Failed.as_str()), q.text(RunStatus::Running.as_str()));
     q.push(&format!(
-        "UPDATE analytics_run SET status = 'failed', finished_at = {at}, error = {why}, \
-         duration_ms = NULL WHERE status = 'running' AND instance = {me}"
+        "UPDATE analytics_run SET status = {failed}, finished_at = {at}, error = {why}, \
+         duration_ms = NULL WHERE status = {running} AND instance = {me}"
     ));
     q.execute(conn).await?;
     Ok(id)
@@ -131,7 +137,7 @@ pub async fn finish_run(
 ) -> Result<(), sqlx::Error> {
     let finished = Utc::now();
     let mut q = Sql::new(dialect);
-    let status = q.text(if error.is_some() { "failed" } else { "succeeded" });
+    let status = q.text(if error.is_some() { RunStatus::Failed } else { RunStatus::Succeeded }.as_str());
     let at = q.ts(finished);
     let ms = q.int((finished - started_at).num_milliseconds().max(0));
     let err = error.map_or("NULL".to_string(), |e| q.text(e));
@@ -331,4 +337,93 @@ pub async fn load_snapshots(
             })
         })
         .collect()
+}
+
+/// One row of `analytics_run` as operators see it (`admin/runs/`, `admin/status/`).
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct RunRecord {
+    /// Run id, increasing.
+    pub id: i64,
+    /// Why it ran.
+    pub trigger: RunTrigger,
+    /// The staff user who asked, for admin-triggered runs.
+    pub requested_by: Option<i64>,
+    /// Where it stands.
+    pub status: RunStatus,
+    /// RFC 3339 UTC with microseconds.
+    pub started_at: Option<String>,
+    /// RFC 3339 UTC with microseconds; null while running.
+    pub finished_at: Option<String>,
+    /// Wall time; null while running or when cut short.
+    pub duration_ms: Option<i64>,
+    /// The common windows it computed, in days.
+    pub windows: Vec<i64>,
+    /// Why it failed (`abandoned:` and `cancelled:` prefixes for runs cut short).
+    pub error: Option<String>,
+    /// Refresh or rebuild of the stored days; null until it knows.
+    pub kind: Option<RunKind>,
+    /// Days it re-read from the platform.
+    pub days_reread: Option<i64>,
+}
+
+/// Which runs [`list_runs`] returns, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFilter {
+    /// The newest `n`.
+    Newest(i64),
+    /// The one with this id.
+    Id(i64),
+    /// The newest failed run.
+    LastFailed,
+    /// The newest run an operator triggered.
+    LastAdmin,
+}
+
+/// Reads runs from `analytics_run`, newest first.
+pub async fn list_runs(db: &Db, filter: RunFilter) -> Result<Vec<RunRecord>, sqlx::Error> {
+    let mut q = Sql::new(db.dialect);
+    let ts = |col: &str| db.dialect.ts_text(col);
+    let condition = match filter {
+        RunFilter::Newest(_) => String::new(),
+        RunFilter::Id(id) => format!("WHERE id = {}", q.int(id)),
+        RunFilter::LastFailed => format!("WHERE status = {}", q.text(RunStatus::Failed.as_str())),
+        RunFilter::LastAdmin => format!("WHERE trigger = {}", q.text(RunTrigger::Admin.as_str())),
+    };
+    let limit = match filter {
+        RunFilter::Newest(n) => q.int(n),
+        _ => q.int(1),
+    };
+    q.push(&format!(
+        "SELECT id, trigger, requested_by, status, {}, {}, duration_ms, windows, error, kind, \
+         CAST(days_reread AS BIGINT) FROM analytics_run {condition} ORDER BY id DESC LIMIT {limit}",
+        ts("started_at"),
+        ts("finished_at"),
+    ));
+    let mut conn = db.pool.acquire().await?;
+    q.fetch_all(&mut conn).await?.iter().map(run_record).collect()
+}
+
+fn run_record(row: &sqlx::any::AnyRow) -> Result<RunRecord, sqlx::Error> {
+    let at = |i: usize| -> Result<Option<String>, sqlx::Error> {
+        let text: Option<String> = row.try_get(i)?;
+        Ok(text.as_deref().and_then(parse_db_timestamp).map(crate::time::rfc3339_micros))
+    };
+    // A value this version does not know (a newer version wrote it) is an error, not a guess.
+    fn known<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, sqlx::Error> {
+        value.parse().map_err(|_| sqlx::Error::Decode(format!("analytics_run.{column} = {value:?}").into()))
+    }
+    let windows: String = row.try_get(7)?;
+    Ok(RunRecord {
+        id: row.try_get(0)?,
+        trigger: known("trigger", &row.try_get::<String, _>(1)?)?,
+        requested_by: row.try_get(2)?,
+        status: known("status", &row.try_get::<String, _>(3)?)?,
+        started_at: at(4)?,
+        finished_at: at(5)?,
+        duration_ms: row.try_get(6)?,
+        windows: windows.split(',').filter_map(|w| w.parse::<i64>().ok()).collect(),
+        error: row.try_get(8)?,
+        kind: row.try_get::<Option<String>, _>(9)?.map(|k| known("kind", &k)).transpose()?,
+        days_reread: row.try_get(10)?,
+    })
 }

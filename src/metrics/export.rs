@@ -1,12 +1,20 @@
 //! Raw rows for `reports/export/?type=…` (SPEC §4.7): transactions or users of a window.
 
+use serde::Serialize;
+use serde_json::Value;
+
 pub use super::facts::tx::TxRow;
 use super::facts::tx::{recent_transactions, TxFilter};
 use super::facts::users::recent_users;
 pub use super::facts::users::UserRow;
+use super::num::{kobo, num};
+use super::payload::export::{
+    ExportFormat, ExportType, ExportedTransaction, ExportedUser, TransactionsExport, UsersExport,
+};
 use super::source::Source;
 use super::window::Window;
 use super::MetricError;
+use crate::time::rfc3339_micros;
 
 /// The transactions of the window, newest first, at most `limit`.
 pub async fn export_transactions(
@@ -22,21 +30,27 @@ pub async fn export_users(src: &mut Source<'_>, w: &Window, limit: i64) -> Resul
     Ok(recent_users(src, w.current, limit).await?)
 }
 
-/// Writes a CSV table: a header row, then the rows. Numbers are written plainly; text cells
-/// that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or CR) get a `'`.
-pub fn csv_table(header: &[&str], rows: &[Vec<serde_json::Value>]) -> Result<Vec<u8>, csv::Error> {
+/// Writes a CSV table: the header row, then one line per item with the item's JSON fields in
+/// order (the CSV and the JSON of an export are the same typed rows). Numbers are written
+/// plainly; text cells that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`,
+/// tab or CR) get a `'`.
+pub fn csv_table<T: Serialize>(header: &[&str], items: &[T]) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(header)?;
-    for row in rows {
-        out.write_record(row.iter().map(csv_cell))?;
+    for item in items {
+        let Value::Object(fields) = serde_json::to_value(item).map_err(std::io::Error::other)? else {
+            return Err(std::io::Error::other("an export row is not a JSON object").into());
+        };
+        debug_assert_eq!(fields.len(), header.len(), "every column has a cell");
+        out.write_record(fields.values().map(csv_cell))?;
     }
     out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
-fn csv_cell(value: &serde_json::Value) -> String {
+fn csv_cell(value: &Value) -> String {
     match value {
-        serde_json::Value::String(text) => escape_formula(text),
-        serde_json::Value::Null => String::new(),
+        Value::String(text) => escape_formula(text),
+        Value::Null => String::new(),
         other => other.to_string(),
     }
 }
@@ -50,71 +64,72 @@ pub fn escape_formula(text: &str) -> String {
     }
 }
 
-/// Export rows as JSON (`{"transactions": [...], "count"}`) or CSV.
+/// Export rows as their typed JSON body or as CSV.
 pub trait ExportRows {
-    /// The JSON body.
-    fn to_json(&self) -> serde_json::Value;
+    /// The JSON body's type.
+    type Body: Serialize;
+    /// The JSON body (`{"transactions": [...], "count"}` or `{"users": [...], "count"}`).
+    fn body(&self) -> Self::Body;
     /// The CSV body with its header row.
     fn to_csv(&self) -> Result<Vec<u8>, csv::Error>;
+    /// The JSON body as a tree.
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self.body()).expect("export rows hold only strings, integers and decimals")
+    }
 }
 
 impl ExportRows for [TxRow] {
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "transactions": self.iter().map(tx_object).collect::<Vec<_>>(), "count": self.len() })
+    type Body = TransactionsExport;
+
+    fn body(&self) -> TransactionsExport {
+        TransactionsExport {
+            transactions: self.iter().map(exported_transaction).collect(),
+            count: self.len(),
+        }
     }
 
     fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
         let header = ["ID", "User Email", "Type", "Category", "Amount", "Status", "Created At"];
-        csv_table(&header, &self.iter().map(tx_fields).collect::<Vec<_>>())
+        csv_table(&header, &self.body().transactions)
     }
 }
 
 impl ExportRows for [UserRow] {
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "users": self.iter().map(user_object).collect::<Vec<_>>(), "count": self.len() })
+    type Body = UsersExport;
+
+    fn body(&self) -> UsersExport {
+        UsersExport { users: self.iter().map(exported_user).collect(), count: self.len() }
     }
 
     fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
         let header = ["ID", "Email", "Is Merchant", "Email Verified", "Date Joined"];
-        csv_table(&header, &self.iter().map(user_fields).collect::<Vec<_>>())
+        csv_table(&header, &self.body().users)
     }
 }
 
-fn tx_fields(t: &TxRow) -> Vec<serde_json::Value> {
-    use serde_json::json;
-    vec![
-        json!(t.id),
-        json!(t.email),
-        json!(t.tx_type),
-        json!(t.category),
-        super::num::num(super::num::kobo(t.kobo)),
-        json!(t.status),
-        json!(crate::time::rfc3339_micros(t.created_at)),
-    ]
+fn exported_transaction(t: &TxRow) -> ExportedTransaction {
+    ExportedTransaction {
+        id: t.id,
+        user_email: t.email.clone(),
+        tx_type: t.tx_type.clone(),
+        category: t.category.clone(),
+        amount: num(kobo(t.kobo)),
+        status: t.status.clone(),
+        created_at: rfc3339_micros(t.created_at),
+    }
 }
 
-fn tx_object(t: &TxRow) -> serde_json::Value {
-    let keys = ["id", "user_email", "type", "category", "amount", "status", "created_at"];
-    keys.iter().map(|k| k.to_string()).zip(tx_fields(t)).collect::<serde_json::Map<_, _>>().into()
-}
-
-fn user_fields(u: &UserRow) -> Vec<serde_json::Value> {
-    use serde_json::json;
-    vec![
-        json!(u.id),
-        json!(u.email),
-        json!(u.is_merchant),
-        json!(u.is_email_verified),
-        json!(crate::time::rfc3339_micros(u.date_joined)),
-    ]
-}
-
-fn user_object(u: &UserRow) -> serde_json::Value {
-    let keys = ["id", "email", "is_merchant", "is_email_verified", "date_joined"];
-    keys.iter().map(|k| k.to_string()).zip(user_fields(u)).collect::<serde_json::Map<_, _>>().into()
+fn exported_user(u: &UserRow) -> ExportedUser {
+    ExportedUser {
+        id: u.id,
+        email: u.email.clone(),
+        is_merchant: u.is_merchant,
+        is_email_verified: u.is_email_verified,
+        date_joined: rfc3339_micros(u.date_joined),
+    }
 }
 
 /// `transactions_YYYYMMDD.csv` / `users_YYYYMMDD.json`, dated with today's local date.
-pub fn export_filename(kind: &str, today: chrono::NaiveDate, format: &str) -> String {
-    format!("{kind}_{}.{format}", today.format("%Y%m%d"))
+pub fn export_filename(kind: ExportType, today: chrono::NaiveDate, format: ExportFormat) -> String {
+    format!("{}_{}.{}", kind.as_str(), today.format("%Y%m%d"), format.as_str())
 }

@@ -2,7 +2,6 @@
 
 use chrono::Duration;
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
 
 use super::facts::active::distinct_users;
 use super::facts::platform::{bonuses as bonus_groups, wallet_totals};
@@ -10,9 +9,11 @@ use super::facts::revenue::revenue_before;
 use super::facts::users::user_counts;
 use super::fold::total;
 use super::num::{dec, floor_share, kobo, num, points, quotient, rate, trend};
+use super::payload::kpis::*;
+use super::payload::Stamp;
 use super::source::Source;
 use super::window::{Range, Window};
-use super::{stamp, MetricError};
+use super::MetricError;
 use crate::db::Bucket;
 use crate::metrics::rows::{ActiveSpec, Activity};
 use crate::time::{local_date, local_midnight};
@@ -85,7 +86,7 @@ pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {
 }
 
 /// Computes the KPI payload (11 queries).
-pub async fn kpis(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
+pub async fn kpis(src: &mut Source<'_>, w: &Window) -> Result<Kpis, MetricError> {
     let settings = src.settings().clone();
     let (cur, prev) = (w.current, w.previous);
     let now_act = Activity::load(src, cur, Bucket::Whole).await?;
@@ -134,51 +135,51 @@ pub async fn kpis(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError
     let bonus_count = total(&bonuses, |_| true).count;
     let used = total(&bonuses, |g| g.status == "used").count;
 
-    let body = json!({
-        "dau": dau,
-        "mau": mau,
-        "dau_trend": num(trend(dec(dau), dec(active[3]))),
-        "mau_trend": num(trend(dec(mau), dec(active[5]))),
-        "ltv": num(now_kpi.ltv),
-        "cac": num(now_kpi.cac),
-        "ltv_cac_ratio": num(now_kpi.ratio()),
-        "arpu": num(now_kpi.arpu),
-        "ltv_trend": num(trend(now_kpi.ltv, prev_kpi.ltv)),
-        "cac_trend": num(trend(now_kpi.cac, prev_kpi.cac)),
-        "ltv_cac_ratio_trend": num(trend(now_kpi.ratio(), prev_kpi.ratio())),
-        "arpu_trend": num(trend(now_kpi.arpu, prev_kpi.arpu)),
-        "retention_trend": num(trend(now_kpi.retention, prev_kpi.retention)),
-        "transaction_success_rate": num(now_kpi.success_rate),
-        "success_rate_trend": num(points(now_kpi.success_rate, prev_kpi.success_rate)),
-        "churn_rate": num(now_kpi.churn),
-        "churn_rate_trend": num(points(now_kpi.churn, prev_kpi.churn)),
-        "retention_rate": num(now_kpi.retention),
-        "user_growth_rate": num(user_growth),
-        "revenue_growth_rate": num(revenue_growth),
-        "transaction_growth_rate": num(tx_growth),
-        "user_growth_trend": num(user_growth),
-        "revenue_growth_trend": num(revenue_growth),
-        "transaction_growth_trend": num(tx_growth),
-        "stickiness": num(stickiness),
-        "stickiness_trend": num(stickiness),
-        "dau_target": floor_share(users.total, settings.dau_target),
-        "mau_target": floor_share(users.total, settings.mau_target),
-        "kpis": {
-            "total_platform_value": num(kobo(wallets.balance)),
-            "transaction_success_rate": num(now_kpi.success_rate),
-            "average_transaction_value": num(quotient(success.money(), dec(success.count))),
-            "customer_lifetime_value": num(now_kpi.ltv),
-            "user_retention_rate": num(now_kpi.retention),
-            "total_users": users.total,
-            "active_users": active[0],
+    Ok(Kpis {
+        dau,
+        mau,
+        dau_trend: num(trend(dec(dau), dec(active[3]))),
+        mau_trend: num(trend(dec(mau), dec(active[5]))),
+        ltv: num(now_kpi.ltv),
+        cac: num(now_kpi.cac),
+        ltv_cac_ratio: num(now_kpi.ratio()),
+        arpu: num(now_kpi.arpu),
+        ltv_trend: num(trend(now_kpi.ltv, prev_kpi.ltv)),
+        cac_trend: num(trend(now_kpi.cac, prev_kpi.cac)),
+        ltv_cac_ratio_trend: num(trend(now_kpi.ratio(), prev_kpi.ratio())),
+        arpu_trend: num(trend(now_kpi.arpu, prev_kpi.arpu)),
+        retention_trend: num(trend(now_kpi.retention, prev_kpi.retention)),
+        transaction_success_rate: num(now_kpi.success_rate),
+        success_rate_trend: num(points(now_kpi.success_rate, prev_kpi.success_rate)),
+        churn_rate: num(now_kpi.churn),
+        churn_rate_trend: num(points(now_kpi.churn, prev_kpi.churn)),
+        retention_rate: num(now_kpi.retention),
+        user_growth_rate: num(user_growth),
+        revenue_growth_rate: num(revenue_growth),
+        transaction_growth_rate: num(tx_growth),
+        user_growth_trend: num(user_growth),
+        revenue_growth_trend: num(revenue_growth),
+        transaction_growth_trend: num(tx_growth),
+        stickiness: num(stickiness),
+        stickiness_trend: num(stickiness),
+        dau_target: floor_share(users.total, settings.dau_target),
+        mau_target: floor_share(users.total, settings.mau_target),
+        kpis: KpiCards {
+            total_platform_value: num(kobo(wallets.balance)),
+            transaction_success_rate: num(now_kpi.success_rate),
+            average_transaction_value: num(quotient(success.money(), dec(success.count))),
+            customer_lifetime_value: num(now_kpi.ltv),
+            user_retention_rate: num(now_kpi.retention),
+            total_users: users.total,
+            active_users: active[0],
         },
-        "bonuses": {
-            "total_distributed": num(rewards.money()),
-            "total_count": bonus_count,
-            "unlocked": total(&bonuses, |g| g.status == "unlocked").count,
-            "used": used,
-            "utilization_rate": num(rate(dec(used), dec(bonus_count))),
+        bonuses: BonusSummary {
+            total_distributed: num(rewards.money()),
+            total_count: bonus_count,
+            unlocked: total(&bonuses, |g| g.status == "unlocked").count,
+            used,
+            utilization_rate: num(rate(dec(used), dec(bonus_count))),
         },
-    });
-    Ok(stamp(body, w))
+        stamp: Stamp::of(w),
+    })
 }

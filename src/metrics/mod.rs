@@ -13,6 +13,7 @@ pub mod kpis;
 pub mod live;
 pub mod num;
 pub mod overview;
+pub mod payload;
 pub mod report;
 pub mod revenue;
 pub mod rows;
@@ -24,14 +25,12 @@ pub mod window;
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 pub use days::{DaySlot, DayStore};
 pub use facts::tx::{TxFilter, TxKind, TxStatus};
 pub use source::{MetricSettings, Source};
 pub use window::{Range, Window, WindowError, WindowKind};
 
-use crate::time::rfc3339_micros;
+pub use payload::Payload;
 
 /// Why a payload could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -107,15 +106,17 @@ pub async fn compute(
     endpoint: Endpoint,
     window: &Window,
     filter: &TxFilter,
-) -> Result<Value, MetricError> {
-    match endpoint {
-        Endpoint::Overview => overview::overview(src, window).await,
-        Endpoint::Transactions => transactions::transactions(src, window, filter).await,
-        Endpoint::Revenue => revenue::revenue(src, window).await,
-        Endpoint::Users => users::users(src, window).await,
-        Endpoint::Services => services::services(src, window).await,
-        Endpoint::Kpis => kpis::kpis(src, window).await,
-    }
+) -> Result<Payload, MetricError> {
+    Ok(match endpoint {
+        Endpoint::Overview => Payload::Overview(Box::new(overview::overview(src, window).await?)),
+        Endpoint::Transactions => {
+            Payload::Transactions(Box::new(transactions::transactions(src, window, filter).await?))
+        }
+        Endpoint::Revenue => Payload::Revenue(Box::new(revenue::revenue(src, window).await?)),
+        Endpoint::Users => Payload::Users(Box::new(users::users(src, window).await?)),
+        Endpoint::Services => Payload::Services(Box::new(services::services(src, window).await?)),
+        Endpoint::Kpis => Payload::Kpis(Box::new(kpis::kpis(src, window).await?)),
+    })
 }
 
 /// Reads the day store of `windows` (every window and its previous period, at least
@@ -133,16 +134,7 @@ pub async fn prefetch(
     Ok(Some(store))
 }
 
-/// Adds the fields every payload carries: `period_days` and `generated_at`.
-pub(crate) fn stamp(mut body: Value, w: &Window) -> Value {
-    if let Value::Object(map) = &mut body {
-        map.insert("period_days".into(), Value::from(w.period_days));
-        map.insert("generated_at".into(), Value::String(rfc3339_micros(w.now)));
-    }
-    body
-}
-
 /// One row per local date of the window, ascending and zero-filled by `row`.
-pub(crate) fn daily_series(w: &Window, mut row: impl FnMut(&str) -> Value) -> Vec<Value> {
+pub(crate) fn daily_series<T>(w: &Window, mut row: impl FnMut(&str) -> T) -> Vec<T> {
     w.dates().iter().map(|d| row(&d.format("%Y-%m-%d").to_string())).collect()
 }

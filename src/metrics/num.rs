@@ -4,7 +4,10 @@
 //! are rounded once, half away from zero, to two decimals when they are written out.
 
 use rust_decimal::prelude::*;
-use serde_json::{Number, Value};
+use serde::{Serialize, Serializer};
+use serde_json::Number;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 
 /// Money from an integer number of kobo (hundredths of a naira).
 pub fn kobo(amount: i64) -> Decimal {
@@ -45,12 +48,54 @@ pub fn round2(value: Decimal) -> Decimal {
     value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
-/// A JSON number with exactly two decimals (`45.00`), never a string, `NaN` or `null`.
-pub fn num(value: Decimal) -> Value {
+/// Money, a rate, a trend or a ratio as it goes on the wire: rounded once (half away from zero)
+/// and written as a JSON number with exactly two decimals (`45.00`), never a string, `NaN` or
+/// `null` (a rate sent as `"45.00"` crashes the dashboard). A payload field of this type cannot
+/// be written any other way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Fixed2(Decimal);
+
+impl Fixed2 {
+    /// The rounded value.
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
+impl Serialize for Fixed2 {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // serde_json's arbitrary-precision number writes the digits exactly as given.
+        let number = Number::from_str(&self.0.to_string()).map_err(serde::ser::Error::custom)?;
+        number.serialize(serializer)
+    }
+}
+
+impl std::fmt::Display for Fixed2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl utoipa::PartialSchema for Fixed2 {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .description(Some(
+                "Exact decimal rounded once, half away from zero, written with two decimals \
+                 (money in naira, rates and trends in percent, ratios).",
+            ))
+            .examples([serde_json::json!(45.0)])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Fixed2 {}
+
+/// `value` rounded to two decimals for the wire (see [`Fixed2`]).
+pub fn num(value: Decimal) -> Fixed2 {
     let mut rounded = round2(value);
     rounded.rescale(2);
-    let text = rounded.to_string();
-    Value::Number(Number::from_str(&text).expect("a rescaled decimal is a valid JSON number"))
+    Fixed2(rounded)
 }
 
 /// `floor(count × fraction)` computed exactly (90 users × 0.30 → 27).
@@ -64,10 +109,12 @@ mod tests {
 
     #[test]
     fn money_is_written_with_two_decimals_rounded_half_away_from_zero() {
-        assert_eq!(num(kobo(4500)).to_string(), "45.00");
-        assert_eq!(num(Decimal::new(12345, 3)).to_string(), "12.35");
-        assert_eq!(num(Decimal::new(-12345, 3)).to_string(), "-12.35");
-        assert_eq!(num(Decimal::ZERO).to_string(), "0.00");
+        let json = |d: Decimal| serde_json::to_string(&num(d)).unwrap();
+        assert_eq!(json(kobo(4500)), "45.00");
+        assert_eq!(json(Decimal::new(12345, 3)), "12.35");
+        assert_eq!(json(Decimal::new(-12345, 3)), "-12.35");
+        assert_eq!(json(Decimal::ZERO), "0.00");
+        assert_eq!(serde_json::to_value(num(kobo(7))).unwrap().to_string(), "0.07");
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! `dashboard/overview/` (SPEC §4.1): the headline numbers with trends.
 
-use serde_json::{json, Value};
-
 use super::facts::active::distinct_users;
 use super::facts::platform::{bonuses as bonus_groups, wallet_totals};
 use super::facts::users::user_counts;
 use super::fold::total;
 use super::num::{dec, kobo, num, quotient, rate, trend};
+use super::payload::overview::*;
+use super::payload::Stamp;
 use super::source::Source;
 use super::window::Window;
-use super::{stamp, MetricError};
+use super::MetricError;
 use crate::db::Bucket;
 use crate::metrics::rows::{ActiveSpec, Activity};
 
@@ -19,7 +19,7 @@ pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {
 }
 
 /// Computes the overview payload (11 queries).
-pub async fn overview(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
+pub async fn overview(src: &mut Source<'_>, w: &Window) -> Result<Overview, MetricError> {
     let now = Activity::load(src, w.current, Bucket::Whole).await?;
     let prev = Activity::load(src, w.previous, Bucket::Whole).await?;
     let bonuses = bonus_groups(src, w.current, Bucket::Whole).await?;
@@ -36,41 +36,41 @@ pub async fn overview(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricE
     let rewards = total(&bonuses, |g| g.status != "reversed");
     let new_users = users.joined_before[1] - users.joined_before[0];
 
-    let body = json!({
-        "total_transactions": all.count,
-        "successful_transactions": success.count,
-        "total_revenue": num(total_revenue),
-        "active_users": active[0],
-        "p2p_volume": num(revenue.p2p.money()),
-        "transactions_trend": num(trend(dec(success.count), dec(prev_success.count))),
-        "revenue_trend": num(trend(total_revenue, prev_revenue.total().money())),
-        "users_trend": num(trend(dec(active[0]), dec(active[1]))),
-        "p2p_trend": num(trend(revenue.p2p.money(), prev_revenue.p2p.money())),
-        "success_rate": num(rate(dec(success.count), dec(all.count))),
-        "bill_payments_volume": num(bills.money()),
-        "crypto_volume": num(revenue.crypto.money()),
-        "rewards_distributed": num(rewards.money()),
-        "users": {
-            "total": users.total,
-            "new": new_users,
-            "growth_rate": num(rate(dec(new_users), dec(users.total - new_users))),
+    Ok(Overview {
+        total_transactions: all.count,
+        successful_transactions: success.count,
+        total_revenue: num(total_revenue),
+        active_users: active[0],
+        p2p_volume: num(revenue.p2p.money()),
+        transactions_trend: num(trend(dec(success.count), dec(prev_success.count))),
+        revenue_trend: num(trend(total_revenue, prev_revenue.total().money())),
+        users_trend: num(trend(dec(active[0]), dec(active[1]))),
+        p2p_trend: num(trend(revenue.p2p.money(), prev_revenue.p2p.money())),
+        success_rate: num(rate(dec(success.count), dec(all.count))),
+        bill_payments_volume: num(bills.money()),
+        crypto_volume: num(revenue.crypto.money()),
+        rewards_distributed: num(rewards.money()),
+        users: OverviewUsers {
+            total: users.total,
+            new: new_users,
+            growth_rate: num(rate(dec(new_users), dec(users.total - new_users))),
         },
-        "wallet": {
-            "total_balance": num(kobo(wallets.balance)),
-            "total_locked": num(kobo(wallets.locked)),
-            "available_balance": num(kobo(wallets.balance - wallets.locked)),
+        wallet: OverviewWallet {
+            total_balance: num(kobo(wallets.balance)),
+            total_locked: num(kobo(wallets.locked)),
+            available_balance: num(kobo(wallets.balance - wallets.locked)),
         },
-        "transactions": {
-            "total_volume": num(success.money()),
-            "total_count": success.count,
-            "average_transaction": num(quotient(success.money(), dec(success.count))),
+        transactions: OverviewTransactions {
+            total_volume: num(success.money()),
+            total_count: success.count,
+            average_transaction: num(quotient(success.money(), dec(success.count))),
         },
-        "revenue": {
-            "total": num(total_revenue),
-            "daily_average": num(quotient(total_revenue, dec(w.period_days))),
+        revenue: OverviewRevenue {
+            total: num(total_revenue),
+            daily_average: num(quotient(total_revenue, dec(w.period_days))),
         },
-        "p2p": { "orders": revenue.p2p.count, "volume": num(revenue.p2p.money()) },
-        "crypto": { "purchases": revenue.crypto.count, "volume": num(revenue.crypto.money()) },
-    });
-    Ok(stamp(body, w))
+        p2p: OverviewP2p { orders: revenue.p2p.count, volume: num(revenue.p2p.money()) },
+        crypto: OverviewCrypto { purchases: revenue.crypto.count, volume: num(revenue.crypto.money()) },
+        stamp: Stamp::of(w),
+    })
 }

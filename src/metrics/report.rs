@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde_json::{json, Map, Value};
 
 use super::facts::active::distinct_users_by;
 use super::facts::platform::bonuses;
 use super::facts::users::signups_by;
 use super::fold::{per_key, Agg};
 use super::num::{dec, num, quotient, rate};
+use super::payload::export::*;
 use super::source::Source;
 use super::window::{Window, WindowError, MAX_DAYS};
 use super::MetricError;
@@ -20,18 +20,7 @@ use crate::db::Bucket;
 use crate::metrics::rows::Activity;
 use crate::time::local_date;
 
-/// Row granularity of a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReportType {
-    /// One row per local day.
-    Daily,
-    /// One row per week starting Monday.
-    Weekly,
-    /// One row per local month.
-    Monthly,
-    /// One row for the whole range.
-    Custom,
-}
+pub use super::payload::export::{MetricGroup, ReportType};
 
 impl ReportType {
     /// The wire name.
@@ -52,21 +41,6 @@ impl ReportType {
             ReportType::Custom => Bucket::Whole,
         }
     }
-}
-
-/// A metric group a report can include, in the order columns appear.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MetricGroup {
-    /// transactions, successful_transactions, transaction_volume, success_rate
-    Transactions,
-    /// revenue_total, revenue_deposits, revenue_p2p, revenue_crypto
-    Revenue,
-    /// new_users, active_users
-    Users,
-    /// bill_payment_volume, p2p_volume, crypto_volume
-    Services,
-    /// arpu, rewards_distributed
-    Kpis,
 }
 
 impl MetricGroup {
@@ -128,17 +102,11 @@ impl ReportRequest {
         date_from: Option<&str>,
         date_to: Option<&str>,
     ) -> Result<ReportRequest, WindowError> {
-        let report_type = match report_type {
-            "daily" => ReportType::Daily,
-            "weekly" => ReportType::Weekly,
-            "monthly" => ReportType::Monthly,
-            "custom" => ReportType::Custom,
-            other => {
-                return Err(WindowError(format!(
-                    "report_type must be one of daily, weekly, monthly, custom (got {other:?})"
-                )))
-            }
-        };
+        let report_type: ReportType = report_type.parse().map_err(|_| {
+            WindowError(format!(
+                "report_type must be one of daily, weekly, monthly, custom (got {report_type:?})"
+            ))
+        })?;
         let metrics = parse_metrics(metrics)?;
         let today = local_date(tz, now);
         let (from, to) = if date_from.is_none() && date_to.is_none() {
@@ -178,8 +146,8 @@ impl ReportRequest {
     }
 
     /// The download name, `analytics_report_<from>_to_<to>.<format>`.
-    pub fn filename(&self, format: &str) -> String {
-        format!("analytics_report_{}_to_{}.{format}", self.date_from, self.date_to)
+    pub fn filename(&self, format: ExportFormat) -> String {
+        format!("analytics_report_{}_to_{}.{}", self.date_from, self.date_to, format.as_str())
     }
 }
 
@@ -187,7 +155,7 @@ fn parse_metrics(value: Option<&str>) -> Result<Vec<MetricGroup>, WindowError> {
     let Some(text) = value else { return Ok(MetricGroup::ALL.to_vec()) };
     let mut groups = Vec::new();
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let group = MetricGroup::ALL.into_iter().find(|g| g.as_str() == name).ok_or_else(|| {
+        let group: MetricGroup = name.parse().map_err(|_| {
             WindowError(format!(
                 "metrics: unknown metric {name:?}; choose from transactions, revenue, users, services, kpis"
             ))
@@ -209,8 +177,8 @@ fn parse_metrics(value: Option<&str>) -> Result<Vec<MetricGroup>, WindowError> {
 pub struct Report {
     /// What was asked.
     pub request: ReportRequest,
-    /// Rows keyed by column, in bucket order.
-    pub rows: Vec<Map<String, Value>>,
+    /// One row per bucket, in bucket order.
+    pub rows: Vec<ReportRow>,
 }
 
 /// Computes a report (at most 6 queries, whatever its length or granularity).
@@ -264,35 +232,34 @@ pub async fn report(
         let (all, success, bills) = (of(&all), of(&success), of(&bills));
         let revenue = revenue_by_key.get(&key).copied().unwrap_or_default();
         let active_users = active.get(&key).copied().unwrap_or(0);
-        let mut row = Map::new();
-        row.insert("period".into(), json!(period.format("%Y-%m-%d").to_string()));
-        for group in &request.metrics {
-            let values: Vec<Value> = match group {
-                MetricGroup::Transactions => vec![
-                    json!(all.count),
-                    json!(success.count),
-                    num(success.money()),
-                    num(rate(dec(success.count), dec(all.count))),
-                ],
-                MetricGroup::Revenue => vec![
-                    num(revenue.total().money()),
-                    num(revenue.deposits.money()),
-                    num(revenue.p2p.money()),
-                    num(revenue.crypto.money()),
-                ],
-                MetricGroup::Users => vec![json!(joins.get(&key).copied().unwrap_or(0)), json!(active_users)],
-                MetricGroup::Services => {
-                    vec![num(bills.money()), num(revenue.p2p.money()), num(revenue.crypto.money())]
-                }
-                MetricGroup::Kpis => vec![
-                    num(quotient(revenue.total().money(), dec(active_users))),
-                    num(bonuses.get(&key).copied().unwrap_or(Agg::default()).money()),
-                ],
-            };
-            for (col, value) in group.columns().iter().zip(values) {
-                row.insert((*col).into(), value);
-            }
-        }
+        let groups = &request.metrics;
+        let wants = |g: MetricGroup| groups.contains(&g);
+        let row = ReportRow {
+            period: period.format("%Y-%m-%d").to_string(),
+            transactions: wants(MetricGroup::Transactions).then(|| TransactionColumns {
+                transactions: all.count,
+                successful_transactions: success.count,
+                transaction_volume: num(success.money()),
+                success_rate: num(rate(dec(success.count), dec(all.count))),
+            }),
+            revenue: wants(MetricGroup::Revenue).then(|| RevenueColumns {
+                revenue_total: num(revenue.total().money()),
+                revenue_deposits: num(revenue.deposits.money()),
+                revenue_p2p: num(revenue.p2p.money()),
+                revenue_crypto: num(revenue.crypto.money()),
+            }),
+            users: wants(MetricGroup::Users)
+                .then(|| UserColumns { new_users: joins.get(&key).copied().unwrap_or(0), active_users }),
+            services: wants(MetricGroup::Services).then(|| ServiceColumns {
+                bill_payment_volume: num(bills.money()),
+                p2p_volume: num(revenue.p2p.money()),
+                crypto_volume: num(revenue.crypto.money()),
+            }),
+            kpis: wants(MetricGroup::Kpis).then(|| KpiColumns {
+                arpu: num(quotient(revenue.total().money(), dec(active_users))),
+                rewards_distributed: num(bonuses.get(&key).copied().unwrap_or_default().money()),
+            }),
+        };
         rows.push(row);
     }
     Ok(Report { request, rows })
@@ -313,22 +280,24 @@ fn periods(window: &Window, report_type: ReportType) -> Vec<NaiveDate> {
 }
 
 impl Report {
-    /// `{"report_type", "date_from", "date_to", "metrics", "rows"}`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "report_type": self.request.report_type.as_str(),
-            "date_from": self.request.date_from.to_string(),
-            "date_to": self.request.date_to.to_string(),
-            "metrics": self.request.metrics.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-            "rows": self.rows,
-        })
+    /// The typed JSON body: `{"report_type", "date_from", "date_to", "metrics", "rows"}`.
+    pub fn body(&self) -> MetricReport {
+        MetricReport {
+            report_type: self.request.report_type,
+            date_from: self.request.date_from.to_string(),
+            date_to: self.request.date_to.to_string(),
+            metrics: self.request.metrics.clone(),
+            rows: self.rows.clone(),
+        }
+    }
+
+    /// The JSON body as a tree.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.body()).expect("a report holds only strings, integers and decimals")
     }
 
     /// One header row, then one line per bucket.
     pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
-        let columns = self.request.columns();
-        let rows: Vec<Vec<Value>> =
-            self.rows.iter().map(|r| columns.iter().map(|c| r[*c].clone()).collect()).collect();
-        super::export::csv_table(&columns, &rows)
+        super::export::csv_table(&self.request.columns(), &self.rows)
     }
 }

@@ -1,14 +1,14 @@
 //! `transactions/` (SPEC §4.2): volumes, breakdowns, the daily trend and the newest rows,
 //! optionally filtered by status and type.
 
-use serde_json::{json, Value};
-
 use super::facts::tx::{recent_transactions, TxFilter};
 use super::fold::{per_key, per_label, sort_desc, total};
 use super::num::{dec, kobo, num, quotient, rate};
+use super::payload::transactions::*;
+use super::payload::Stamp;
 use super::source::Source;
 use super::window::Window;
-use super::{daily_series, stamp, MetricError};
+use super::{daily_series, MetricError};
 use crate::db::Bucket;
 use crate::metrics::rows::{Activity, TxGroup};
 use crate::time::rfc3339_micros;
@@ -17,7 +17,11 @@ use crate::time::rfc3339_micros;
 const RECENT_LIMIT: i64 = 50;
 
 /// Computes the transactions payload (2 queries).
-pub async fn transactions(src: &mut Source<'_>, w: &Window, filter: &TxFilter) -> Result<Value, MetricError> {
+pub async fn transactions(
+    src: &mut Source<'_>,
+    w: &Window,
+    filter: &TxFilter,
+) -> Result<Transactions, MetricError> {
     let activity = Activity::load(src, w.current, Bucket::Day).await?;
     let groups: Vec<TxGroup> = activity.tx.iter().filter(|g| filter.matches(g)).cloned().collect();
     let recent = recent_transactions(src, w.current, filter, RECENT_LIMIT).await?;
@@ -43,40 +47,51 @@ pub async fn transactions(src: &mut Source<'_>, w: &Window, filter: &TxFilter) -
     let days = per_key(&groups, selected);
     let daily = daily_series(w, |date| {
         let agg = days.get(date).copied().unwrap_or_default();
-        json!({ "date": date, "count": agg.count, "volume": num(agg.money()) })
+        DailyVolume { date: date.to_string(), count: agg.count, volume: num(agg.money()) }
     });
 
-    let body = json!({
-        "total_volume": num(chosen.money()),
-        "total_count": chosen.count,
-        "average_transaction": num(quotient(chosen.money(), dec(chosen.count))),
-        "summary": {
-            "total_transactions": all.count,
-            "successful": successful,
-            "failed": failed,
-            "success_rate": num(rate(dec(successful), dec(all.count))),
+    Ok(Transactions {
+        total_volume: num(chosen.money()),
+        total_count: chosen.count,
+        average_transaction: num(quotient(chosen.money(), dec(chosen.count))),
+        summary: TransactionSummary {
+            total_transactions: all.count,
+            successful,
+            failed,
+            success_rate: num(rate(dec(successful), dec(all.count))),
         },
-        "by_category": by_category.iter().map(|(c, a)| json!({
-            "category": c, "count": a.count, "total_amount": num(a.money()),
-        })).collect::<Vec<_>>(),
-        "type_breakdown": type_counts.iter().map(|(t, n)| json!({ "type": t, "count": n })).collect::<Vec<_>>(),
-        "by_type": by_type.iter().map(|(t, a)| json!({
-            "type": t, "count": a.count, "total_amount": num(a.money()),
-        })).collect::<Vec<_>>(),
-        "status_breakdown": statuses.iter().map(|(s, n)| json!({ "status": s, "count": n })).collect::<Vec<_>>(),
-        "volume_over_time": daily.clone(),
-        "daily_trend": daily,
-        "transactions": recent.iter().map(|t| json!({
-            "id": t.id,
-            "created_at": rfc3339_micros(t.created_at),
-            "transaction_type": t.category,
-            "amount": num(kobo(t.kobo)),
-            "status": t.status,
-            "username": t.email,
-            "reference": t.reference,
-        })).collect::<Vec<_>>(),
-    });
-    Ok(stamp(body, w))
+        by_category: by_category
+            .iter()
+            .map(|(c, a)| CategoryTotal { category: c.clone(), count: a.count, total_amount: num(a.money()) })
+            .collect(),
+        type_breakdown: type_counts
+            .iter()
+            .map(|(t, n)| TypeCount { tx_type: t.clone(), count: *n })
+            .collect(),
+        by_type: by_type
+            .iter()
+            .map(|(t, a)| TypeTotal { tx_type: t.clone(), count: a.count, total_amount: num(a.money()) })
+            .collect(),
+        status_breakdown: statuses
+            .iter()
+            .map(|(s, n)| StatusCount { status: s.clone(), count: *n })
+            .collect(),
+        volume_over_time: daily.clone(),
+        daily_trend: daily,
+        transactions: recent
+            .into_iter()
+            .map(|t| RecentTransaction {
+                id: t.id,
+                created_at: rfc3339_micros(t.created_at),
+                transaction_type: t.category,
+                amount: num(kobo(t.kobo)),
+                status: t.status,
+                username: t.email,
+                reference: t.reference,
+            })
+            .collect(),
+        stamp: Stamp::of(w),
+    })
 }
 
 fn sort_desc_by_amount(rows: &mut [(String, super::fold::Agg)]) {

@@ -2,17 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
-
 use super::facts::active::{distinct_users, distinct_users_by};
 use super::facts::platform::wallet_totals;
 use super::facts::referrals::top_referrers;
 use super::facts::revenue::referred_revenue;
 use super::facts::users::{signups_by, user_counts};
 use super::num::{dec, kobo, num, quotient, rate};
+use super::payload::users::*;
+use super::payload::Stamp;
 use super::source::Source;
 use super::window::Window;
-use super::{daily_series, stamp, MetricError};
+use super::{daily_series, MetricError};
 use crate::db::Bucket;
 use crate::metrics::rows::{ActiveSpec, Activity};
 
@@ -25,7 +25,7 @@ pub(crate) fn active_specs(w: &Window) -> Vec<ActiveSpec> {
 }
 
 /// Computes the users payload (8 queries).
-pub async fn users(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricError> {
+pub async fn users(src: &mut Source<'_>, w: &Window) -> Result<Users, MetricError> {
     let counts = user_counts(src, w.now, &[w.current.start, w.current.end]).await?;
     let joins: BTreeMap<String, i64> = signups_by(src, w.current, Bucket::Day).await?.into_iter().collect();
     let daily_active: BTreeMap<String, i64> =
@@ -46,52 +46,58 @@ pub async fn users(src: &mut Source<'_>, w: &Window) -> Result<Value, MetricErro
     let growth = daily_series(w, |date| {
         let joined = joins.get(date).copied().unwrap_or(0);
         cumulative += joined;
-        json!({
-            "date": date,
-            "total_users": cumulative,
-            "new_users": joined,
-            "active_users": daily_active.get(date).copied().unwrap_or(0),
-        })
+        DailyUsers {
+            date: date.to_string(),
+            total_users: cumulative,
+            new_users: joined,
+            active_users: daily_active.get(date).copied().unwrap_or(0),
+        }
     });
-    let registrations =
-        daily_series(w, |date| json!({ "date": date, "count": joins.get(date).copied().unwrap_or(0) }));
+    let registrations = daily_series(w, |date| DailyCount {
+        date: date.to_string(),
+        count: joins.get(date).copied().unwrap_or(0),
+    });
 
-    let body = json!({
-        "total_users": total_users,
-        "new_users": new_users,
-        "active_users": active_users,
-        "verified_users": counts.verified,
-        "merchant_count": counts.merchants,
-        "regular_user_count": regular,
-        "retention_rate": num(rate(dec(active_users), dec(total_users))),
-        "avg_daily_users": num(quotient(dec(active_users), dec(w.period_days))),
-        "user_growth": growth,
-        "user_segmentation": [
-            { "segment": "Merchants", "count": counts.merchants },
-            { "segment": "Regular Users", "count": regular },
-            { "segment": "Verified", "count": counts.verified },
-            { "segment": "Unverified", "count": total_users - counts.verified },
+    let segment = |name: &str, count: i64| Segment { segment: name.into(), count };
+    Ok(Users {
+        total_users,
+        new_users,
+        active_users,
+        verified_users: counts.verified,
+        merchant_count: counts.merchants,
+        regular_user_count: regular,
+        retention_rate: num(rate(dec(active_users), dec(total_users))),
+        avg_daily_users: num(quotient(dec(active_users), dec(w.period_days))),
+        user_growth: growth,
+        user_segmentation: vec![
+            segment("Merchants", counts.merchants),
+            segment("Regular Users", regular),
+            segment("Verified", counts.verified),
+            segment("Unverified", total_users - counts.verified),
         ],
-        "top_referrers": referrers.iter().map(|r| json!({
-            "username": r.email,
-            "referral_count": r.referral_count,
-            "active_referrals": r.active_referrals,
-            "total_revenue": num(kobo(referred.get(&r.id).copied().unwrap_or(0))),
-        })).collect::<Vec<_>>(),
-        "summary": {
-            "total_users": total_users,
-            "new_users": new_users,
-            "verified_users": counts.verified,
-            "merchants": counts.merchants,
-            "active_users": active_users,
-            "users_with_wallets": wallets.count,
-            "verification_rate": num(rate(dec(counts.verified), dec(total_users))),
-            "activation_rate": num(rate(dec(active_users), dec(total_users))),
+        top_referrers: referrers
+            .into_iter()
+            .map(|r| Referrer {
+                total_revenue: num(kobo(referred.get(&r.id).copied().unwrap_or(0))),
+                username: r.email,
+                referral_count: r.referral_count,
+                active_referrals: r.active_referrals,
+            })
+            .collect(),
+        summary: UsersSummary {
+            total_users,
+            new_users,
+            verified_users: counts.verified,
+            merchants: counts.merchants,
+            active_users,
+            users_with_wallets: wallets.count,
+            verification_rate: num(rate(dec(counts.verified), dec(total_users))),
+            activation_rate: num(rate(dec(active_users), dec(total_users))),
         },
-        "engagement": {
-            "avg_transactions_per_user": num(quotient(dec(success.count), dec(success_users))),
+        engagement: Engagement {
+            avg_transactions_per_user: num(quotient(dec(success.count), dec(success_users))),
         },
-        "daily_registrations": registrations,
-    });
-    Ok(stamp(body, w))
+        daily_registrations: registrations,
+        stamp: Stamp::of(w),
+    })
 }
