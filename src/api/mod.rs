@@ -8,6 +8,7 @@ pub mod days;
 pub mod error;
 pub mod handlers;
 pub mod ondemand;
+pub mod openapi;
 pub mod params;
 pub mod prom;
 pub mod response;
@@ -78,26 +79,50 @@ pub struct AppState {
 /// Longest any request may take (an on-demand year of a large platform included).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Every route the API serves with its method and handler, analytics routes written with
+/// their trailing slash (they are also served without it). The router and the tests that hold
+/// the OpenAPI document to the router both read this one table.
+fn route_handlers() -> Vec<(String, Method, axum::routing::MethodRouter<Arc<AppState>>)> {
+    let mut routes: Vec<(String, Method, axum::routing::MethodRouter<Arc<AppState>>)> = Endpoint::ALL
+        .into_iter()
+        .map(|e| (format!("/api/analytics/{}", e.path()), Method::GET, handlers::route(e)))
+        .collect();
+    routes.extend([
+        ("/api/analytics/reports/export/".to_string(), Method::GET, get(handlers::export)),
+        ("/api/analytics/admin/recompute/".to_string(), Method::POST, post(admin::recompute)),
+        ("/api/analytics/admin/runs/".to_string(), Method::GET, get(admin::runs)),
+        ("/api/analytics/admin/runs/{id}/".to_string(), Method::GET, get(admin::run)),
+        ("/api/analytics/admin/status/".to_string(), Method::GET, get(admin::status)),
+        ("/healthz".to_string(), Method::GET, get(healthz)),
+        ("/readyz".to_string(), Method::GET, get(readyz)),
+        ("/metrics".to_string(), Method::GET, get(metrics)),
+        (openapi::DOCUMENT_PATH.to_string(), Method::GET, get(document)),
+    ]);
+    routes
+}
+
+/// `(path, method)` of every route, the docs page included: what the OpenAPI document must
+/// describe.
+pub fn route_table() -> Vec<(String, Method)> {
+    let mut table: Vec<(String, Method)> = route_handlers().into_iter().map(|(p, m, _)| (p, m)).collect();
+    table.push((format!("{}/", openapi::DOCS_PATH), Method::GET));
+    table
+}
+
 /// The router, with CORS for `cors_origins`.
 pub fn router(state: Arc<AppState>, cors_origins: &CorsOrigins) -> Router {
     let mut api = Router::new();
-    for endpoint in Endpoint::ALL {
-        let path = endpoint.path().trim_end_matches('/');
-        api = api
-            .route(&format!("/api/analytics/{path}"), handlers::route(endpoint))
-            .route(&format!("/api/analytics/{path}/"), handlers::route(endpoint));
+    for (path, _, handler) in route_handlers() {
+        if let Some(bare) = path.strip_prefix("/api/analytics/").and_then(|p| p.strip_suffix('/')) {
+            api = api.route(&format!("/api/analytics/{bare}"), handler.clone());
+        }
+        api = api.route(&path, handler);
     }
-    let both = |r: Router<Arc<AppState>>, path: &str, method: axum::routing::MethodRouter<Arc<AppState>>| {
-        r.route(path, method.clone()).route(&format!("{path}/"), method)
-    };
-    api = both(api, "/api/analytics/reports/export", get(handlers::export));
-    api = both(api, "/api/analytics/admin/recompute", post(admin::recompute));
-    api = both(api, "/api/analytics/admin/runs", get(admin::runs));
-    api = both(api, "/api/analytics/admin/runs/{id}", get(admin::run));
-    api = both(api, "/api/analytics/admin/status", get(admin::status));
-    api.route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    // The docs page and its assets are bundled into the binary: no CDN, works offline.
+    let docs: Router<Arc<AppState>> = utoipa_swagger_ui::SwaggerUi::new(openapi::DOCS_PATH)
+        .config(utoipa_swagger_ui::Config::from(openapi::DOCUMENT_PATH))
+        .into();
+    api.merge(docs)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|method: Method| async move {
             ApiError::MethodNotAllowed(method.to_string())
@@ -111,6 +136,13 @@ pub fn router(state: Arc<AppState>, cors_origins: &CorsOrigins) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// The OpenAPI document, serialised once per process.
+async fn document() -> Response {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = BODY.get_or_init(|| openapi::document().to_json().expect("the document serialises"));
+    ([(header::CONTENT_TYPE, "application/json")], body.as_str()).into_response()
 }
 
 /// A handler that panicked (a bug) answers a JSON 500 like any internal error, instead of

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 use strum::EnumString;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 use super::Fixed2;
 
@@ -163,11 +165,10 @@ pub struct MetricReport {
 
 /// One bucket of a report: `period` and the columns of each selected group (a group not
 /// selected has no columns).
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReportRow {
     /// The bucket's start date, `YYYY-MM-DD` (a first week or month may start before
     /// `date_from`; it counts only dates inside the range).
-    #[schema(format = Date)]
     pub period: String,
     /// Group `transactions`.
     #[serde(flatten)]
@@ -240,3 +241,39 @@ pub struct KpiColumns {
     /// Bonuses created in the bucket, not reversed, amount.
     pub rewards_distributed: Fixed2,
 }
+
+/// A row's schema: `period` (required) and every group's columns, present only when the group
+/// was selected. Written out rather than derived: serde's flattened optional groups would
+/// otherwise be described as required alternatives.
+impl PartialSchema for ReportRow {
+    fn schema() -> RefOr<Schema> {
+        let mut row = ObjectBuilder::new()
+            .description(Some("One bucket: `period` and the columns of each selected group."))
+            .property(
+                "period",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+                    .description(Some(
+                        "The bucket's start date (a first week or month may start before date_from).",
+                    )),
+            )
+            .required("period");
+        for group in [
+            TransactionColumns::schema(),
+            RevenueColumns::schema(),
+            UserColumns::schema(),
+            ServiceColumns::schema(),
+            KpiColumns::schema(),
+        ] {
+            if let RefOr::T(Schema::Object(columns)) = group {
+                for (name, column) in columns.properties {
+                    row = row.property(name, column);
+                }
+            }
+        }
+        row.into()
+    }
+}
+
+impl ToSchema for ReportRow {}
