@@ -19,6 +19,8 @@ USERS=${RELIABILITY_USERS:-10000}
 DAYS=${RELIABILITY_DAYS:-180}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 OUT=RELIABILITY.md
+# bench/schemathesis.sh keeps its own section in the same file; this script rewrites the rest.
+FUZZ_SECTION=$(sed -n '/^<!-- schemathesis -->$/,/^<!-- \/schemathesis -->$/p' "$OUT" 2>/dev/null || true)
 for tool in wrk curl python3 "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/psql"; do
   command -v "$tool" >/dev/null || { echo "reliability.sh needs $tool" >&2; exit 2; }
 done
@@ -420,4 +422,5 @@ params=$(cargo test --quiet --test query_params 2>&1 | grep '^test result')
   echo "- property tests: 800 random query strings over every route (encoded and raw), 3,000 random"
   echo "  window and 3,000 random report parameter sets at random clocks and zones: $params"
 } >> "$OUT"
+[ -n "$FUZZ_SECTION" ] && printf '\n%s\n' "$FUZZ_SECTION" >> "$OUT"
 echo "wrote $OUT"

@@ -108,6 +108,10 @@ async fn invalid_parameters_are_400_naming_the_parameter() {
         ("/api/analytics/reports/export/?report_type=daily&metrics=", "metrics"),
         ("/api/analytics/reports/export/?limit=0", "limit"),
         ("/api/analytics/reports/export/?limit=1001", "limit"),
+        // A parameter of the other kind of export is not used, but a bad value is refused.
+        ("/api/analytics/reports/export/?type=users&metrics=", "metrics"),
+        ("/api/analytics/reports/export/?metrics=revenue,profit", "metrics"),
+        ("/api/analytics/reports/export/?report_type=weekly&limit=all", "limit"),
         ("/api/analytics/admin/recompute/?wait=maybe", "wait"),
     ];
     for (path, needle) in cases {

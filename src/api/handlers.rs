@@ -15,7 +15,7 @@ use super::response::Prepared;
 use super::AppState;
 use crate::metrics::export::{export_filename, export_transactions, export_users, ExportRows};
 use crate::metrics::payload::export::{ExportFormat, ExportType};
-use crate::metrics::report::{report, ReportRequest};
+use crate::metrics::report::{parse_metrics, report, ReportRequest};
 use crate::metrics::{Endpoint, Source as MetricSource, TxFilter, WindowKind};
 use crate::time::local_date;
 
@@ -87,6 +87,17 @@ pub async fn export(
             .parse()
             .map_err(|_| ApiError::BadRequest(format!("format must be json or csv (got {text:?})")))?,
     };
+    // A parameter of the other kind of export is not used, but a bad value is still refused
+    // rather than silently ignored.
+    let limit = match params.get("limit") {
+        None => EXPORT_LIMIT,
+        Some(v) => {
+            v.trim().parse::<i64>().ok().filter(|n| (1..=EXPORT_LIMIT).contains(n)).ok_or_else(|| {
+                ApiError::BadRequest(format!("limit must be an integer from 1 to {EXPORT_LIMIT} (got {v:?})"))
+            })?
+        }
+    };
+    parse_metrics(params.get("metrics"))?;
     let now = Utc::now();
     let tz = state.settings.tz;
     // Every parameter is checked before the database is touched, so a bad request is a 400
@@ -107,18 +118,6 @@ pub async fn export(
                 Some(text) => text.parse().map_err(|_| {
                     ApiError::BadRequest(format!("type must be transactions or users (got {text:?})"))
                 })?,
-            };
-            let limit = match params.get("limit") {
-                None => EXPORT_LIMIT,
-                Some(v) => {
-                    v.trim().parse::<i64>().ok().filter(|n| (1..=EXPORT_LIMIT).contains(n)).ok_or_else(
-                        || {
-                            ApiError::BadRequest(format!(
-                                "limit must be an integer from 1 to {EXPORT_LIMIT} (got {v:?})"
-                            ))
-                        },
-                    )?
-                }
             };
             Export::Rows { kind, limit, window: params.window(now, tz)? }
         }

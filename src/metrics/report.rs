@@ -151,7 +151,9 @@ impl ReportRequest {
     }
 }
 
-fn parse_metrics(value: Option<&str>) -> Result<Vec<MetricGroup>, WindowError> {
+/// Parses `metrics=`: a comma list of groups (default all), deduplicated, in column order; an
+/// unknown group or an empty list is an error naming the parameter.
+pub fn parse_metrics(value: Option<&str>) -> Result<Vec<MetricGroup>, WindowError> {
     let Some(text) = value else { return Ok(MetricGroup::ALL.to_vec()) };
     let mut groups = Vec::new();
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
