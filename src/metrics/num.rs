@@ -55,24 +55,11 @@ pub fn round2(value: Decimal) -> Decimal {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Fixed2(Decimal);
 
-impl Fixed2 {
-    /// The rounded value.
-    pub fn value(self) -> Decimal {
-        self.0
-    }
-}
-
 impl Serialize for Fixed2 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // serde_json's arbitrary-precision number writes the digits exactly as given.
         let number = Number::from_str(&self.0.to_string()).map_err(serde::ser::Error::custom)?;
         number.serialize(serializer)
-    }
-}
-
-impl std::fmt::Display for Fixed2 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 
