@@ -1,0 +1,102 @@
+//! The observability kit under deploy/ against the real service: every metric the Grafana
+//! dashboard and the Prometheus alert rules query is one `/metrics` exports, and the rules pass
+//! `promtool check rules` and their unit tests (`promtool test rules`).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use common::app::spawn_app;
+use common::Backend;
+
+fn deploy_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy").join(path)).unwrap()
+}
+
+/// Every `analytics_…` name in `text`.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (i, _) in text.match_indices("analytics_") {
+        let name: String = text[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+            .collect();
+        names.insert(name);
+    }
+    names
+}
+
+#[tokio::test]
+async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // Answers of every source, so every labelled series exists.
+    assert!(app.staff_get("/api/analytics/kpis/?days=7").await.status().is_success());
+    assert!(app.staff_get("/api/analytics/kpis/?days=9").await.status().is_success());
+    assert!(app.staff_get("/api/analytics/kpis/?days=9").await.status().is_success());
+    let scrape = app.get("/metrics", None).await.text().await.unwrap();
+    let (mut exported, mut families) = (BTreeSet::new(), BTreeSet::new());
+    for line in scrape.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let mut parts = line.split_whitespace().skip(2);
+        let (name, kind) = (parts.next().unwrap(), parts.next().unwrap());
+        exported.insert(name.to_string());
+        families.insert(name.to_string());
+        if kind == "histogram" {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                exported.insert(format!("{name}{suffix}"));
+            }
+        }
+    }
+
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&deploy_file("grafana/mafita-analytics.json")).unwrap();
+    let exprs: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter().map(|t| t["expr"].as_str().unwrap()))
+        .collect();
+    assert_eq!(exprs.len(), 12);
+    let in_dashboard = metric_names(&exprs.join("\n"));
+    let rules = yaml_rust2::YamlLoader::load_from_str(&deploy_file("prometheus/alerts.yml")).unwrap();
+    let rule_exprs: Vec<&str> = rules[0]["groups"][0]["rules"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|r| r["expr"].as_str().unwrap())
+        .collect();
+    assert_eq!(rule_exprs.len(), 5);
+    let in_rules = metric_names(&rule_exprs.join("\n"));
+
+    for name in in_dashboard.iter().chain(&in_rules) {
+        assert!(exported.contains(name), "{name} is queried but /metrics does not export it:\n{scrape}");
+    }
+    // Every family the service exports is on the dashboard (a histogram through its buckets).
+    assert_eq!(families.len(), 9, "{families:?}");
+    for name in &families {
+        let shown = in_dashboard.contains(name) || in_dashboard.contains(&format!("{name}_bucket"));
+        assert!(shown, "{name} is exported but not on the dashboard");
+    }
+}
+
+#[test]
+fn alert_rules_pass_promtool_and_their_unit_tests() {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        // CI installs Debian's prometheus package; elsewhere say loudly what did not run.
+        assert!(std::env::var_os("CI").is_none(), "promtool is required under CI");
+        eprintln!("!!! SKIPPED: promtool is not installed (apt-get install prometheus)");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus");
+    for args in [&["check", "rules", "alerts.yml"][..], &["test", "rules", "alerts.test.yml"][..]] {
+        let out = Command::new("promtool").args(args).current_dir(&dir).output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {}:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
