@@ -57,7 +57,7 @@ async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
         .iter()
         .flat_map(|p| p["targets"].as_array().unwrap().iter().map(|t| t["expr"].as_str().unwrap()))
         .collect();
-    assert_eq!(exprs.len(), 12);
+    assert_eq!(exprs.len(), 13);
     let in_dashboard = metric_names(&exprs.join("\n"));
     let rules = yaml_rust2::YamlLoader::load_from_str(&deploy_file("prometheus/alerts.yml")).unwrap();
     let rule_exprs: Vec<&str> = rules[0]["groups"][0]["rules"]
@@ -66,17 +66,59 @@ async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
         .iter()
         .map(|r| r["expr"].as_str().unwrap())
         .collect();
-    assert_eq!(rule_exprs.len(), 5);
+    assert_eq!(rule_exprs.len(), 6);
     let in_rules = metric_names(&rule_exprs.join("\n"));
 
     for name in in_dashboard.iter().chain(&in_rules) {
         assert!(exported.contains(name), "{name} is queried but /metrics does not export it:\n{scrape}");
     }
     // Every family the service exports is on the dashboard (a histogram through its buckets).
-    assert_eq!(families.len(), 9, "{families:?}");
+    assert_eq!(families.len(), 10, "{families:?}");
     for name in &families {
         let shown = in_dashboard.contains(name) || in_dashboard.contains(&format!("{name}_bucket"));
         assert!(shown, "{name} is exported but not on the dashboard");
+    }
+}
+
+/// The gauge's value in a scrape, if present.
+fn last_full_rebuild(scrape: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix("analytics_last_full_rebuild_timestamp_seconds "))
+        .map(|v| v.parse().unwrap())
+}
+
+/// `finished_at` of a run answer, as Unix seconds.
+fn finished_at(run: &serde_json::Value) -> f64 {
+    let at: chrono::DateTime<chrono::Utc> = run["finished_at"].as_str().unwrap().parse().unwrap();
+    at.timestamp_micros() as f64 / 1e6
+}
+
+backend_test! {
+    async fn the_last_full_rebuild_gauge_follows_full_runs_only(backend: Backend) {
+        let app = spawn_app(backend).await;
+        // The set-up run found no stored days: it rebuilt them all.
+        let first: serde_json::Value = app.staff_get("/api/analytics/admin/runs/1/").await.json().await.unwrap();
+        assert_eq!(first["kind"], "full");
+        let scrape = app.get("/metrics", None).await.text().await.unwrap();
+        let gauge = last_full_rebuild(&scrape).expect("the gauge is exported");
+        assert!((gauge - finished_at(&first)).abs() < 1e-6, "{gauge} vs {}", first["finished_at"]);
+
+        // An incremental run leaves it where it was.
+        let res = app.staff_post("/api/analytics/admin/recompute/?wait=true").await;
+        let second: serde_json::Value = res.json().await.unwrap();
+        assert_eq!((second["kind"].as_str(), second["status"].as_str()), (Some("incremental"), Some("succeeded")));
+        let scrape = app.get("/metrics", None).await.text().await.unwrap();
+        assert_eq!(last_full_rebuild(&scrape), Some(gauge));
+
+        // A full rebuild moves it to its own end.
+        let res = app.staff_post("/api/analytics/admin/recompute/?wait=true&full=true").await;
+        let third: serde_json::Value = res.json().await.unwrap();
+        assert_eq!((third["kind"].as_str(), third["status"].as_str()), (Some("full"), Some("succeeded")));
+        let scrape = app.get("/metrics", None).await.text().await.unwrap();
+        let moved = last_full_rebuild(&scrape).unwrap();
+        assert!((moved - finished_at(&third)).abs() < 1e-6, "{moved} vs {}", third["finished_at"]);
+        assert!(moved > gauge);
     }
 }
 

@@ -231,6 +231,16 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         extra.push_str("# TYPE analytics_day_store_bytes gauge\n");
         let _ = writeln!(extra, "analytics_day_store_bytes {}", store.approx_bytes());
     }
+    if let Some(at) = state.snapshots.last_full_rebuild() {
+        // Read with the snapshots: when any instance last rebuilt every stored day.
+        extra.push_str("# HELP analytics_last_full_rebuild_timestamp_seconds When the newest successful full rebuild of the stored days finished (any instance), Unix seconds.\n");
+        extra.push_str("# TYPE analytics_last_full_rebuild_timestamp_seconds gauge\n");
+        let _ = writeln!(
+            extra,
+            "analytics_last_full_rebuild_timestamp_seconds {}",
+            at.timestamp_micros() as f64 / 1e6
+        );
+    }
     // Runs are counted by this instance's worker, in memory: a scrape never queries a
     // database, so scrapes cost nothing and cannot starve requests.
     extra.push_str("# HELP analytics_runs_total Runs this instance's worker finished, by outcome (per instance; sum over instances for the total).\n");

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::response::{Prepared, Source};
 use crate::db::{Db, Sql};
-use crate::materializer::store::load_snapshots;
+use crate::materializer::store::{list_runs, load_snapshots, RunFilter};
 use crate::metrics::Endpoint;
 
 /// One loaded snapshot.
@@ -32,6 +32,7 @@ pub type SnapshotMap = HashMap<(Endpoint, i64), Arc<Loaded>>;
 pub struct SnapshotCache {
     current: RwLock<Arc<SnapshotMap>>,
     newest_run: RwLock<Option<i64>>,
+    last_full_rebuild: RwLock<Option<DateTime<Utc>>>,
 }
 
 impl SnapshotCache {
@@ -49,6 +50,12 @@ impl SnapshotCache {
     /// some windows); 0 when nothing is loaded.
     pub fn run_id(&self) -> i64 {
         self.current.read().expect("not poisoned").values().map(|l| l.run_id).max().unwrap_or(0)
+    }
+
+    /// When the newest successful full rebuild of the stored days finished, on any instance
+    /// (read with the snapshots, so `/metrics` can say it without a query).
+    pub fn last_full_rebuild(&self) -> Option<DateTime<Utc>> {
+        *self.last_full_rebuild.read().expect("not poisoned")
     }
 
     /// Whether anything is loaded.
@@ -95,6 +102,16 @@ impl SnapshotCache {
         .await
         .expect("compression does not panic");
         tracing::info!(snapshots = map.len(), "loaded snapshots");
+        // Only a gauge depends on it: a failure here must not keep the new snapshots out.
+        match list_runs(summary, RunFilter::LastFullRebuild).await {
+            Ok(mut runs) => {
+                let finished = runs.pop().and_then(|r| r.finished_at);
+                if let Some(at) = finished.and_then(|t| t.parse::<DateTime<Utc>>().ok()) {
+                    *self.last_full_rebuild.write().expect("not poisoned") = Some(at);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the last full rebuild"),
+        }
         *self.current.write().expect("not poisoned") = Arc::new(map);
         *self.newest_run.write().expect("not poisoned") = Some(marker);
         Ok(true)

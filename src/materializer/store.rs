@@ -377,6 +377,8 @@ pub enum RunFilter {
     LastFailed,
     /// The newest run an operator triggered.
     LastAdmin,
+    /// The newest run that rebuilt every stored day and succeeded.
+    LastFullRebuild,
 }
 
 /// Reads runs from `analytics_run`, newest first.
@@ -388,6 +390,11 @@ pub async fn list_runs(db: &Db, filter: RunFilter) -> Result<Vec<RunRecord>, sql
         RunFilter::Id(id) => format!("WHERE id = {}", q.int(id)),
         RunFilter::LastFailed => format!("WHERE status = {}", q.text(RunStatus::Failed.as_str())),
         RunFilter::LastAdmin => format!("WHERE trigger = {}", q.text(RunTrigger::Admin.as_str())),
+        RunFilter::LastFullRebuild => format!(
+            "WHERE kind = {} AND status = {}",
+            q.text(RunKind::Full.as_str()),
+            q.text(RunStatus::Succeeded.as_str())
+        ),
     };
     let limit = match filter {
         RunFilter::Newest(n) => q.int(n),
