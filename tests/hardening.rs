@@ -9,7 +9,8 @@ use common::app::{spawn_app, spawn_app_with, App, AppOptions};
 use common::Backend;
 use mafita_analytics::api::ondemand::Limits;
 use mafita_analytics::config::CorsOrigins;
-use mafita_analytics::materializer::{Faults, RunTrigger};
+use mafita_analytics::materializer::store::{list_runs, RunFilter};
+use mafita_analytics::materializer::{run_once, Faults, RunStatus, RunTrigger};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -434,5 +435,22 @@ backend_test! {
         assert_eq!(app.staff_get(path).await.status(), StatusCode::SERVICE_UNAVAILABLE, "{backend:?}");
         drop(held);
         assert_eq!(app.staff_get(path).await.status(), StatusCode::OK);
+    }
+}
+
+backend_test! {
+    /// A run whose platform database cannot be reached is recorded failed, and its error says
+    /// so first instead of only "pool closed" or "pool timed out".
+    async fn a_run_without_its_platform_database_says_it_cannot_be_reached(backend: Backend) {
+        let db = common::seeded(backend, 30, 3).await;
+        let mut ctx = common::run_context(&db, &[7]);
+        ctx.platform = db.db.sibling(2, Duration::from_millis(500));
+        ctx.platform.pool.close().await;
+        let outcome = run_once(&ctx, RunTrigger::Cli, None, None).await.unwrap();
+        let error = outcome.error.expect("the run failed");
+        assert!(error.starts_with("platform read failed: the platform database cannot be reached: "), "{error}");
+        let recorded = list_runs(&db.db, RunFilter::Newest(1)).await.unwrap().pop().unwrap();
+        assert_eq!(recorded.status, RunStatus::Failed);
+        assert_eq!(recorded.error.as_deref(), Some(error.as_str()));
     }
 }

@@ -10,8 +10,9 @@ use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use sqlx::Row;
 
-use super::error::{is_connection_failure, ApiError};
+use super::error::ApiError;
 use super::AppState;
+use crate::db::is_connection_failure;
 use crate::db::{Db, Sql};
 
 /// Leeway for `exp`, for clock skew between Django and this service (SPEC: at most 30 s).

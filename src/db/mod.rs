@@ -235,6 +235,24 @@ pub fn redact_url(url: &str) -> String {
     format!("{scheme}://{rest}")
 }
 
+/// Whether `e` means the database is out of reach rather than that a query is wrong: a
+/// connection failure, no free connection in time, or no free connection slot on the server
+/// (`53300`).
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    is_connection_failure(e)
+        || matches!(e, sqlx::Error::PoolTimedOut)
+        || sqlstate(e).is_some_and(|code| code == "53300")
+}
+
+/// Whether the connection itself failed: refused, closed, broken (class `08`), or PostgreSQL
+/// shutting down or starting up (`57P01`–`57P03`).
+pub fn is_connection_failure(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+        || sqlstate(e).is_some_and(|code| {
+            matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

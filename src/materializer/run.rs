@@ -14,7 +14,7 @@ use super::days::{current_store, Changes, LoadError};
 use super::lease;
 use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
 use super::{RunContext, RunKind, RunTrigger};
-use crate::db::{limit_read, ReadScope};
+use crate::db::{is_unreachable, limit_read, ReadScope};
 use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
 use crate::telemetry::error_chain;
 use crate::time::local_date;
@@ -48,6 +48,9 @@ pub enum RunError {
     #[error("the run lease was lost before the results were written; nothing was stored")]
     LeaseLost,
 }
+
+/// How a run's error starts when the platform database could not be reached.
+pub const PLATFORM_UNREACHABLE: &str = "the platform database cannot be reached";
 
 /// How a cancelled run's error starts (`analytics_run.error`); its status is `failed`, the
 /// one failure status SPEC §6 defines.
@@ -398,8 +401,13 @@ async fn read_platform(
     Ok((snapshots, days))
 }
 
-fn platform_error(e: &dyn std::error::Error) -> RunError {
-    RunError::Platform(error_chain(e))
+/// A platform failure as the run records it; one that means the database is out of reach says
+/// so first, so an operator reading `admin/runs/` need not decode "pool timed out".
+fn platform_error(e: &(dyn std::error::Error + 'static)) -> RunError {
+    let chain = error_chain(e);
+    let unreachable = std::iter::successors(Some(e), |e| e.source())
+        .any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(is_unreachable));
+    RunError::Platform(if unreachable { format!("{PLATFORM_UNREACHABLE}: {chain}") } else { chain })
 }
 
 /// Opens the read transaction a run reads the platform in: on PostgreSQL one `REPEATABLE
