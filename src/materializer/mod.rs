@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use strum::EnumString;
+use strum::{EnumString, IntoStaticStr};
 use tokio::sync::{oneshot, Mutex, Notify};
 use utoipa::ToSchema;
 
@@ -31,7 +31,7 @@ use crate::time::Clock;
 pub use run::{RunError, RunOutcome};
 
 /// Why a run happened (stored in `analytics_run.trigger`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum RunTrigger {
@@ -48,18 +48,13 @@ pub enum RunTrigger {
 impl RunTrigger {
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunTrigger::Schedule => "schedule",
-            RunTrigger::Startup => "startup",
-            RunTrigger::Admin => "admin",
-            RunTrigger::Cli => "cli",
-        }
+        self.into()
     }
 }
 
 /// How a run treats the stored days: refresh them (re-read only what can have changed) or
 /// rebuild them from the platform. Stored in `analytics_run.kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum RunKind {
@@ -73,16 +68,13 @@ pub enum RunKind {
 impl RunKind {
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunKind::Incremental => "incremental",
-            RunKind::Full => "full",
-        }
+        self.into()
     }
 }
 
 /// Where a run stands (stored in `analytics_run.status`, the only three values SPEC §6
 /// defines; a run cut short by shutdown is `failed` with an error starting `cancelled:`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum RunStatus {
@@ -97,17 +89,14 @@ pub enum RunStatus {
 impl RunStatus {
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-        }
+        self.into()
     }
 }
 
 /// How a run of this process's worker ended, for `/metrics` (a cancelled run is stored as
 /// failed, but operators count it apart).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum RunResult {
     /// Stored its snapshots.
     Succeeded,
@@ -120,11 +109,7 @@ pub enum RunResult {
 impl RunResult {
     /// The `/metrics` label.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunResult::Succeeded => "succeeded",
-            RunResult::Cancelled => "cancelled",
-            RunResult::Failed => "failed",
-        }
+        self.into()
     }
 }
 
@@ -406,5 +391,38 @@ impl Inner {
                 RunOutcome { run_id: None, error: Some(format!("summary database unavailable: {e}")) }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored spelling (`as_str`), the JSON one (serde) and the parsed one (strum) agree.
+    #[test]
+    fn each_run_enum_has_one_spelling() {
+        fn check<T: Copy + Serialize + std::str::FromStr + PartialEq + std::fmt::Debug>(
+            all: &[T],
+            name: impl Fn(T) -> &'static str,
+            expected: &[&str],
+        ) {
+            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+            assert_eq!(names, expected);
+            for (v, n) in all.iter().zip(expected) {
+                assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(n));
+                assert_eq!(n.parse::<T>().ok(), Some(*v));
+            }
+        }
+        use RunTrigger as T;
+        check(
+            &[T::Schedule, T::Startup, T::Admin, T::Cli],
+            T::as_str,
+            &["schedule", "startup", "admin", "cli"],
+        );
+        check(&[RunKind::Incremental, RunKind::Full], RunKind::as_str, &["incremental", "full"]);
+        use RunStatus as S;
+        check(&[S::Running, S::Succeeded, S::Failed], S::as_str, &["running", "succeeded", "failed"]);
+        let results = [RunResult::Succeeded, RunResult::Cancelled, RunResult::Failed];
+        assert_eq!(results.map(RunResult::as_str), ["succeeded", "cancelled", "failed"]);
     }
 }

@@ -23,16 +23,6 @@ use crate::time::local_date;
 pub use super::payload::export::{MetricGroup, ReportType};
 
 impl ReportType {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReportType::Daily => "daily",
-            ReportType::Weekly => "weekly",
-            ReportType::Monthly => "monthly",
-            ReportType::Custom => "custom",
-        }
-    }
-
     fn bucket(self) -> Bucket {
         match self {
             ReportType::Daily => Bucket::Day,
@@ -51,17 +41,6 @@ impl MetricGroup {
         MetricGroup::Services,
         MetricGroup::Kpis,
     ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricGroup::Transactions => "transactions",
-            MetricGroup::Revenue => "revenue",
-            MetricGroup::Users => "users",
-            MetricGroup::Services => "services",
-            MetricGroup::Kpis => "kpis",
-        }
-    }
 
     /// Columns the group contributes.
     pub fn columns(self) -> &'static [&'static str] {
@@ -234,8 +213,6 @@ pub async fn report(
         let (all, success, bills) = (of(&all), of(&success), of(&bills));
         let revenue = revenue_by_key.get(&key).copied().unwrap_or_default();
         let active_users = active.get(&key).copied().unwrap_or(0);
-        let groups = &request.metrics;
-        let wants = |g: MetricGroup| groups.contains(&g);
         let row = ReportRow {
             period: period.format("%Y-%m-%d").to_string(),
             transactions: wants(MetricGroup::Transactions).then(|| TransactionColumns {

@@ -2,7 +2,7 @@
 //! carry the same cells in the same order.
 
 use serde::Serialize;
-use strum::EnumString;
+use strum::{EnumString, IntoStaticStr};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -65,7 +65,7 @@ pub struct ExportedUser {
 }
 
 /// How an export is written (`format=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum ExportFormat {
@@ -78,10 +78,7 @@ pub enum ExportFormat {
 impl ExportFormat {
     /// The wire name, also the file extension.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ExportFormat::Json => "json",
-            ExportFormat::Csv => "csv",
-        }
+        self.into()
     }
 
     /// The answer's `Content-Type`.
@@ -94,7 +91,7 @@ impl ExportFormat {
 }
 
 /// Which raw rows an export holds (`type=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum ExportType {
@@ -107,10 +104,7 @@ pub enum ExportType {
 impl ExportType {
     /// The wire name, also the file name's start.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ExportType::Transactions => "transactions",
-            ExportType::Users => "users",
-        }
+        self.into()
     }
 }
 
