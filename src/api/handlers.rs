@@ -87,8 +87,8 @@ pub async fn export(
             .parse()
             .map_err(|_| ApiError::BadRequest(format!("format must be json or csv (got {text:?})")))?,
     };
-    // A parameter of the other kind of export is not used, but a bad value is still refused
-    // rather than silently ignored.
+    // `limit` (raw rows) and `metrics` (the report) are checked whichever kind of export is
+    // asked for: a bad value is refused rather than silently ignored.
     let limit = match params.get("limit") {
         None => EXPORT_LIMIT,
         Some(v) => {
@@ -97,7 +97,6 @@ pub async fn export(
             })?
         }
     };
-    parse_metrics(params.get("metrics"))?;
     let now = Utc::now();
     let tz = state.settings.tz;
     // Every parameter is checked before the database is touched, so a bad request is a 400
@@ -113,6 +112,7 @@ pub async fn export(
             params.get("date_to"),
         )?),
         None => {
+            parse_metrics(params.get("metrics"))?; // unused by raw rows, but checked
             let kind: ExportType = match params.get("type") {
                 None => ExportType::Transactions,
                 Some(text) => text.parse().map_err(|_| {
@@ -134,15 +134,26 @@ pub async fn export(
             let out = state.ondemand.within(report(&mut src, now, request)).await?;
             (if as_csv { out.to_csv()? } else { serde_json::to_vec(&out.body())? }, filename)
         }
-        Export::Rows { kind: ExportType::Transactions, limit, window } => {
-            let rows = state.ondemand.within(export_transactions(&mut src, &window, limit)).await?;
-            let body = if as_csv { rows.to_csv()? } else { serde_json::to_vec(&rows.body())? };
-            (body, export_filename(ExportType::Transactions, local_date(tz, now), format))
-        }
-        Export::Rows { kind: ExportType::Users, limit, window } => {
-            let rows = state.ondemand.within(export_users(&mut src, &window, limit)).await?;
-            let body = if as_csv { rows.to_csv()? } else { serde_json::to_vec(&rows.body())? };
-            (body, export_filename(ExportType::Users, local_date(tz, now), format))
+        Export::Rows { kind, limit, window } => {
+            let body = match kind {
+                ExportType::Transactions => {
+                    let rows = state.ondemand.within(export_transactions(&mut src, &window, limit)).await?;
+                    if as_csv {
+                        rows.to_csv()?
+                    } else {
+                        serde_json::to_vec(&rows.body())?
+                    }
+                }
+                ExportType::Users => {
+                    let rows = state.ondemand.within(export_users(&mut src, &window, limit)).await?;
+                    if as_csv {
+                        rows.to_csv()?
+                    } else {
+                        serde_json::to_vec(&rows.body())?
+                    }
+                }
+            };
+            (body, export_filename(kind, local_date(tz, now), format))
         }
     };
     drop(src);
