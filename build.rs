@@ -1,4 +1,5 @@
-//! Decides, when the tests are built, whether their PostgreSQL halves can run.
+//! Decides, when the tests are built, whether their PostgreSQL halves and the browser tests can
+//! run.
 //!
 //! Most integration tests run once per backend, as `name::sqlite` and `name::postgres`. A
 //! PostgreSQL test that cannot run must show as ignored in cargo's summary ("N ignored"), never
@@ -8,6 +9,10 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and, if nothing answers, sets
 //! `cfg(pg_unreachable)`, which marks the PostgreSQL tests `#[ignore]`. The answer is kept until
 //! the URL or `CI` changes or this file is touched (`touch build.rs` probes again).
+//!
+//! The operator console's tests drive a real Chromium. Likewise, unless `CI` is set (CI installs
+//! Debian's `chromium` and requires it), `cfg(chromium_missing)` marks them ignored when no
+//! browser is found at `ANALYTICS_TEST_CHROMIUM` or as `chromium` on the `PATH`.
 //!
 //! Standard library only, so the crate gains no build dependencies.
 
@@ -19,11 +24,20 @@ const TIMEOUT: Duration = Duration::from_millis(300);
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(pg_unreachable)");
+    println!("cargo::rustc-check-cfg=cfg(chromium_missing)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=ANALYTICS_TEST_PG_URL");
+    println!("cargo::rerun-if-env-changed=ANALYTICS_TEST_CHROMIUM");
     println!("cargo::rerun-if-env-changed=CI");
     if std::env::var_os("CI").is_some() {
         return;
+    }
+    if chromium().is_none() {
+        println!("cargo::rustc-cfg=chromium_missing");
+        println!(
+            "cargo::warning=Chromium was not found (ANALYTICS_TEST_CHROMIUM, or chromium on the PATH): the \
+             console's browser tests will be reported as ignored. `apt-get install chromium` and `touch build.rs`."
+        );
     }
     let url = std::env::var("ANALYTICS_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_URL.to_string());
     let (host, port) = host_and_port(&url);
@@ -63,4 +77,14 @@ fn host_and_port(url: &str) -> (String, u16) {
 fn reachable(host: &str, port: u16) -> bool {
     let Ok(addrs) = (host, port).to_socket_addrs() else { return false };
     addrs.into_iter().any(|addr| TcpStream::connect_timeout(&addr, TIMEOUT).is_ok())
+}
+
+/// The browser the console tests drive: `ANALYTICS_TEST_CHROMIUM`, else `chromium` on the `PATH`
+/// (Debian's package). The tests find it the same way (`tests/browser/mod.rs`).
+fn chromium() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("ANALYTICS_TEST_CHROMIUM") {
+        return Some(path.into()).filter(|p: &std::path::PathBuf| p.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("chromium")).find(|p| p.is_file())
 }

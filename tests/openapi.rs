@@ -102,7 +102,7 @@ backend_test! {
             .flat_map(|(p, item)| item.as_object().unwrap().keys().map(move |m| (p.clone(), m.clone())))
             .collect();
         assert_eq!(routes, documented);
-        assert_eq!(routes.len(), 16);
+        assert_eq!(routes.len(), 18);
         assert_eq!(doc["components"]["securitySchemes"]["jwt"]["scheme"], "bearer");
 
         let doc = closed(doc);
@@ -128,6 +128,8 @@ backend_test! {
             case(Method::GET, "/api/analytics/admin/runs/", "/api/analytics/admin/runs/", staff, ok),
             case(Method::GET, "/api/analytics/admin/runs/{id}/", "/api/analytics/admin/runs/1/", staff, ok),
             case(Method::GET, "/api/analytics/admin/status/", "/api/analytics/admin/status/", staff, ok),
+            case(Method::GET, "/api/analytics/admin/", "/api/analytics/admin/", None, ok),
+            case(Method::GET, "/api/analytics/admin/assets/{file}", "/api/analytics/admin/assets/console.js", None, ok),
             case(Method::GET, "/healthz", "/healthz", None, ok),
             case(Method::GET, "/readyz", "/readyz", None, ok),
             case(Method::GET, "/metrics", "/metrics", None, ok),
@@ -140,6 +142,7 @@ backend_test! {
             case(Method::GET, "/api/analytics/users/", "/api/analytics/users/", Some("not.a.token"), StatusCode::UNAUTHORIZED),
             case(Method::GET, "/api/analytics/revenue/", "/api/analytics/revenue/", Some(&app.token(2)), StatusCode::FORBIDDEN),
             case(Method::GET, "/api/analytics/admin/runs/{id}/", "/api/analytics/admin/runs/999999/", staff, StatusCode::NOT_FOUND),
+            case(Method::GET, "/api/analytics/admin/assets/{file}", "/api/analytics/admin/assets/nothing.js", None, StatusCode::NOT_FOUND),
             case(Method::POST, "/api/analytics/kpis/", "/api/analytics/kpis/", staff, StatusCode::METHOD_NOT_ALLOWED),
         ];
         let mut exercised = BTreeSet::new();

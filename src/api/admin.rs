@@ -14,6 +14,7 @@ use super::bodies::*;
 use super::error::{ApiError, SummaryDb};
 use super::params::Params;
 use super::AppState;
+use crate::materializer::schedule::Cadence;
 use crate::materializer::store::{list_runs, RunFilter, RunRecord};
 use crate::materializer::{RunKind, RunTrigger};
 use crate::task::TaskHealth;
@@ -124,31 +125,43 @@ pub async fn run(
     load_run(&state, id).await?.map(Json).ok_or(ApiError::NotFound)
 }
 
-/// `GET admin/status/`: snapshot ages, next scheduled run, last error, database reachability.
+/// `GET admin/status/`: snapshot ages and staleness, next scheduled run and full rebuild, the
+/// day store, last error, database reachability.
 pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Result<Json<Status>, ApiError> {
     let now = Utc::now();
+    let stale_after = state.cadence.stale_after;
     let mut snapshots: Vec<SnapshotAge> = state
         .snapshots
         .all()
         .iter()
-        .map(|((endpoint, days), s)| SnapshotAge {
-            endpoint: endpoint.path().to_string(),
-            window_days: *days,
-            computed_at: rfc3339_micros(s.computed_at),
-            age_seconds: (now - s.computed_at).num_seconds(),
-            run_id: s.run_id,
+        .map(|((endpoint, days), s)| {
+            let age = now - s.computed_at;
+            SnapshotAge {
+                endpoint: endpoint.path().to_string(),
+                window_days: *days,
+                computed_at: rfc3339_micros(s.computed_at),
+                age_seconds: age.num_seconds(),
+                run_id: s.run_id,
+                stale: stale_after.is_some_and(|limit| age.to_std().is_ok_and(|a| a > limit)),
+            }
         })
         .collect();
     snapshots.sort_by(|a, b| (&a.endpoint, a.window_days).cmp(&(&b.endpoint, b.window_days)));
     // The status page must answer while the summary database is down: it says so below.
-    let last_error = list_runs(&state.summary, RunFilter::LastFailed).await.ok().and_then(|mut r| r.pop());
-    let next_run = state.schedule.as_deref().and_then(|expr| {
-        croner::Cron::new(expr).with_seconds_required().parse().ok()?.find_next_occurrence(&now, false).ok()
-    });
+    let (last_error, last_full) = tokio::join!(
+        list_runs(&state.summary, RunFilter::LastFailed),
+        list_runs(&state.summary, RunFilter::LastFullRebuild)
+    );
+    let last_error = last_error.ok().and_then(|mut r| r.pop());
+    let last_full_rebuild_at = last_full.ok().and_then(|mut r| r.pop()).and_then(|r| r.finished_at);
+    let cadence = &state.cadence;
+    let next_run = Cadence::next_after(cadence.schedule.as_deref(), now);
+    let next_rebuild = Cadence::next_after(cadence.rebuild_schedule.as_deref(), now);
     // What on-demand windows fold from: null until a run or a background read has made one.
     let day_store = state.days.current().map(|(run_id, store)| DayStoreState {
         run_id,
         read_at: rfc3339_micros(store.read_at()),
+        age_seconds: (now - store.read_at()).num_seconds(),
         first_day_starts_at: rfc3339_micros(store.start()),
         days: store.len(),
         approx_bytes: store.approx_bytes(),
@@ -163,8 +176,13 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
         snapshots,
         day_store,
         windows: state.windows.clone(),
-        schedule: state.schedule.clone(),
+        generated_at: rfc3339_micros(now),
+        schedule: cadence.schedule.clone(),
         next_scheduled_run: next_run.map(rfc3339_micros),
+        rebuild_schedule: cadence.rebuild_schedule.clone(),
+        next_full_rebuild: next_rebuild.map(rfc3339_micros),
+        last_full_rebuild_at,
+        stale_after_seconds: stale_after.map(|d| d.as_secs()),
         last_error,
         databases: Databases {
             platform: DatabaseState { reachable: platform, kind: state.platform.dialect_name().into() },

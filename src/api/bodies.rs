@@ -84,10 +84,21 @@ pub struct Status {
     pub day_store: Option<DayStoreState>,
     /// The common windows, in days.
     pub windows: Vec<i64>,
+    /// When this answer was made, RFC 3339 UTC: the clock every age here is measured by.
+    pub generated_at: String,
     /// The cron expression, when this instance schedules runs.
     pub schedule: Option<String>,
     /// The next scheduled run, RFC 3339 UTC.
     pub next_scheduled_run: Option<String>,
+    /// The cron expression of full rebuilds, when this instance schedules them.
+    pub rebuild_schedule: Option<String>,
+    /// The next scheduled full rebuild, RFC 3339 UTC.
+    pub next_full_rebuild: Option<String>,
+    /// When the newest successful full rebuild (by any instance) finished, RFC 3339 UTC.
+    pub last_full_rebuild_at: Option<String>,
+    /// A snapshot older than this (three periods of `ANALYTICS_SCHEDULE`) is stale; null when
+    /// scheduled runs are disabled.
+    pub stale_after_seconds: Option<u64>,
     /// The newest failed run.
     pub last_error: Option<RunRecord>,
     /// Reachability of both databases.
@@ -134,6 +145,8 @@ pub struct SnapshotAge {
     pub age_seconds: i64,
     /// The run that stored it.
     pub run_id: i64,
+    /// Older than `stale_after_seconds`.
+    pub stale: bool,
 }
 
 /// `day_store` of the status.
@@ -143,6 +156,8 @@ pub struct DayStoreState {
     pub run_id: i64,
     /// When the days were read, RFC 3339 UTC.
     pub read_at: String,
+    /// Seconds since `read_at`.
+    pub age_seconds: i64,
     /// Start of the first stored day, RFC 3339 UTC.
     pub first_day_starts_at: String,
     /// Days held.

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod bodies;
+pub mod console;
 pub mod days;
 pub mod error;
 pub mod handlers;
@@ -34,6 +35,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::CorsOrigins;
 use crate::db::Db;
+use crate::materializer::schedule::Cadence;
 use crate::materializer::Materializer;
 use crate::metrics::{Endpoint, MetricSettings};
 use crate::task::{panic_message, supervise, Shutdown, TaskHealth};
@@ -54,8 +56,8 @@ pub struct AppState {
     pub settings: MetricSettings,
     /// Common windows.
     pub windows: Vec<i64>,
-    /// The cron schedule, when this instance runs one.
-    pub schedule: Option<String>,
+    /// When runs happen (for the status route and the console).
+    pub cadence: Cadence,
     /// Latest snapshots in memory.
     pub snapshots: SnapshotCache,
     /// On-demand answers.
@@ -93,6 +95,8 @@ fn route_handlers() -> Vec<(String, Method, axum::routing::MethodRouter<Arc<AppS
         ("/api/analytics/admin/runs/".to_string(), Method::GET, get(admin::runs)),
         ("/api/analytics/admin/runs/{id}/".to_string(), Method::GET, get(admin::run)),
         ("/api/analytics/admin/status/".to_string(), Method::GET, get(admin::status)),
+        (console::CONSOLE_PATH.to_string(), Method::GET, get(console::page)),
+        (console::ASSETS_PATH.to_string(), Method::GET, get(console::asset)),
         ("/healthz".to_string(), Method::GET, get(healthz)),
         ("/readyz".to_string(), Method::GET, get(readyz)),
         ("/metrics".to_string(), Method::GET, get(metrics)),

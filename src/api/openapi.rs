@@ -297,7 +297,7 @@ fn recompute(schemas: &mut Schemas) -> OperationBuilder {
         .response("202", json("The run started or is queued.", accepted))
 }
 
-/// The unauthenticated routes: probes, metrics, this document and its page.
+/// The unauthenticated routes: the console, probes, metrics, this document and its page.
 fn open_routes(paths: PathsBuilder, schemas: &mut Schemas) -> PathsBuilder {
     let health = operation("healthz", "probes", "The process is up")
         .response("200", json("Up.", schemas.of::<Health>()));
@@ -324,7 +324,38 @@ fn open_routes(paths: PathsBuilder, schemas: &mut Schemas) -> PathsBuilder {
             ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build(),
         ),
     );
+    let console =
+        operation("admin_console", "operators", "The operator console (sign in with a staff token)")
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The page; it holds no data.")
+                    .content("text/html", text()),
+            )
+            .response("304", not_modified());
+    let asset =
+        operation("admin_console_asset", "operators", "A script, style sheet or licence of the console")
+            .parameter(
+                ParameterBuilder::new()
+                    .name("file")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("File name."))
+                    .schema(Some(enum_of(&super::console::asset_names()))),
+            )
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("The file (JavaScript, CSS or text).")
+                    .content("text/javascript", text())
+                    .content("text/css", text())
+                    .content("text/plain", text()),
+            )
+            .response("304", not_modified())
+            .response("404", json("No such file.", schemas.of::<ErrorBody>()));
     paths
+        .path(super::console::CONSOLE_PATH, PathItem::new(HttpMethod::Get, console))
+        .path(super::console::ASSETS_PATH, PathItem::new(HttpMethod::Get, asset))
         .path("/healthz", PathItem::new(HttpMethod::Get, health))
         .path("/readyz", PathItem::new(HttpMethod::Get, ready))
         .path("/metrics", PathItem::new(HttpMethod::Get, metrics))

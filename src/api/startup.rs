@@ -11,7 +11,9 @@ use super::ondemand::{Limits, OnDemand};
 use super::snapshots::SnapshotCache;
 use super::{shutdown_signal, spawn_reloader, AppState, Application};
 use crate::config::{AuthArgs, ServeArgs};
-use crate::materializer::schedule::{cron_period, refresh_if_stale, schedule_period, start_scheduler};
+use crate::materializer::schedule::{
+    cron_period, refresh_if_stale, schedule_period, start_scheduler, Cadence,
+};
 use crate::materializer::{Materializer, RunContext};
 use crate::task::Shutdown;
 
@@ -40,14 +42,14 @@ pub async fn build_state(
     ctx: RunContext,
     auth: &AuthArgs,
     serve: &ServeArgs,
-    schedule: Option<String>,
+    cadence: Cadence,
 ) -> anyhow::Result<Arc<AppState>> {
     let state = Arc::new(AppState {
         platform: ctx.platform.clone(),
         summary: ctx.summary.clone(),
         settings: ctx.settings.clone(),
         windows: ctx.windows.clone(),
-        schedule,
+        cadence,
         snapshots: SnapshotCache::default(),
         ondemand: OnDemand::new(Limits {
             ttl: serve.cache_ttl,
@@ -91,7 +93,7 @@ pub async fn serve_with(
     let period = schedule_period(&expr).map_err(anyhow::Error::msg)?;
     cron_period(rebuild, "ANALYTICS_REBUILD_SCHEDULE").map_err(anyhow::Error::msg)?;
     let scheduled = !serve.no_scheduler && period.is_some();
-    let state = build_state(ctx, auth, serve, scheduled.then(|| expr.clone())).await?;
+    let state = build_state(ctx, auth, serve, Cadence::new(&expr, rebuild, scheduled)).await?;
     let mut scheduler = None;
     if scheduled {
         refresh_if_stale(&state.materializer, period).await;

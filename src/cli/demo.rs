@@ -136,6 +136,8 @@ fn banner(addr: std::net::SocketAddr, token: &str) {
         "curl -s -X POST -H \"Authorization: Bearer $TOKEN\" '{base}/admin/recompute/?wait=true'"
     );
     let _ = writeln!(text, "curl -s http://{host}/metrics\n");
+    let _ = writeln!(text, "Operator console: {base}/admin/  (sign in by pasting the token above)");
+    let _ = writeln!(text, "API documentation: {base}/docs/\n");
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();

@@ -86,3 +86,37 @@ pub async fn refresh_if_stale(materializer: &Materializer, period: Option<Durati
     }
     stale
 }
+
+/// When runs happen, as an instance reports it to operators (status route, console).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cadence {
+    /// `ANALYTICS_SCHEDULE`, when this instance schedules runs.
+    pub schedule: Option<String>,
+    /// `ANALYTICS_REBUILD_SCHEDULE`, when this instance schedules runs and rebuilds are on.
+    pub rebuild_schedule: Option<String>,
+    /// Three periods of the configured schedule, whichever instance runs it: a snapshot older
+    /// than that missed two runs in a row (the `AnalyticsSnapshotsStale` alert's reasoning).
+    /// `None` when scheduled runs are disabled everywhere.
+    pub stale_after: Option<Duration>,
+}
+
+/// Runs a snapshot may miss before the status calls it stale.
+const STALE_PERIODS: u32 = 3;
+
+impl Cadence {
+    /// The cadence of an instance configured with `schedule` and `rebuild` (already checked by
+    /// [`cron_period`]) that runs the scheduler when `scheduling`.
+    pub fn new(schedule: &str, rebuild: &str, scheduling: bool) -> Cadence {
+        let some = |expr: &str| Some(expr.trim().to_string()).filter(|e| scheduling && !e.is_empty());
+        Cadence {
+            schedule: some(schedule),
+            rebuild_schedule: some(rebuild),
+            stale_after: schedule_period(schedule).ok().flatten().map(|p| p * STALE_PERIODS),
+        }
+    }
+
+    /// The next tick of `expr` after `now`.
+    pub fn next_after(expr: Option<&str>, now: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
+        croner::Cron::new(expr?).with_seconds_required().parse().ok()?.find_next_occurrence(&now, false).ok()
+    }
+}

@@ -12,6 +12,7 @@ use mafita_analytics::api::snapshots::SnapshotCache;
 use mafita_analytics::api::{AppState, Application};
 use mafita_analytics::config::{cors_origins, CorsOrigins};
 use mafita_analytics::db::{ConnectSpec, Db};
+use mafita_analytics::materializer::schedule::Cadence;
 use mafita_analytics::materializer::{run_once, Faults, Materializer, RunTrigger};
 use mafita_analytics::metrics::MetricSettings;
 use reqwest::header::AUTHORIZATION;
@@ -94,6 +95,8 @@ pub struct AppOptions {
     /// A proxy (`host:port`) token checks reach the platform's server through, when not
     /// directly: a server the test can take away.
     pub auth_via: Option<std::net::SocketAddr>,
+    /// When runs happen, as the status route reports it.
+    pub cadence: Cadence,
 }
 
 impl Default for AppOptions {
@@ -118,6 +121,7 @@ impl Default for AppOptions {
             statement_timeout: Duration::from_secs(60),
             auth_pool_size: 2,
             auth_via: None,
+            cadence: Cadence::default(),
         }
     }
 }
@@ -154,7 +158,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> App {
         summary: db.db.clone(),
         settings: MetricSettings::default(),
         windows: options.windows,
-        schedule: None,
+        cadence: options.cadence,
         snapshots: SnapshotCache::default(),
         ondemand: OnDemand::new(options.limits).with_statement_timeout(options.statement_timeout),
         verifier: options.verifier,

@@ -1,0 +1,462 @@
+// The operator console. Everything it shows comes from the admin and analytics routes, called
+// with the staff token the operator pasted (kept in this tab's sessionStorage only). Text from
+// the server is always set as text, never parsed as HTML.
+'use strict';
+
+const API = '/api/analytics/';
+const TOKEN_KEY = 'mafita-analytics.console.token';
+const REFRESH_MS = 10000;
+const POLL_MS = 500;
+
+const console_ = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  status: null,
+  runs: [],
+  skewMs: 0, // server clock minus browser clock, from status.generated_at
+  watching: null, // id of the run whose progress is shown
+  retryUntil: 0, // admin runs refused (429) until this browser time
+  refreshTimer: null,
+  charts: [],
+};
+
+/** An answer other than 2xx, with the server's `detail`. */
+class ApiError extends Error {
+  constructor(status, detail, retryAfter) {
+    super(detail);
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+const $ = (id) => document.getElementById(id);
+
+/** `tag` with attributes and children (strings become text nodes). */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function show(node, visible) {
+  node.hidden = !visible;
+}
+
+function say(node, text) {
+  node.textContent = text || '';
+  show(node, Boolean(text));
+}
+
+/** Calls `path` under /api/analytics/ with the token; throws ApiError on a non-2xx answer. */
+async function api(path, options = {}) {
+  let res;
+  try {
+    res = await fetch(API + path, {
+      method: options.method || 'GET',
+      headers: { Authorization: `Bearer ${console_.token}`, Accept: 'application/json' },
+      cache: 'no-store',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'The service cannot be reached (network error).');
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch (e) {
+    body = null;
+  }
+  if (!res.ok) {
+    const detail = (body && body.detail) || `${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, detail, Number(res.headers.get('Retry-After')) || 0);
+  }
+  return { status: res.status, body };
+}
+
+// ---- formatting -------------------------------------------------------------------------
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+function millis(ms) {
+  if (ms === null || ms === undefined) return '—';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function utc(iso) {
+  if (!iso) return '—';
+  return iso.replace('T', ' ').replace(/\.\d+/, '').replace(/(Z|\+00:00)$/, ' UTC');
+}
+
+function serverNow() {
+  return Date.now() + console_.skewMs;
+}
+
+function fromNow(iso) {
+  if (!iso) return '—';
+  const seconds = (Date.parse(iso) - serverNow()) / 1000;
+  return seconds >= 0 ? `in ${duration(seconds)}` : `${duration(-seconds)} ago`;
+}
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+const naira = new Intl.NumberFormat('en-NG', { style: 'currency', currency: 'NGN', maximumFractionDigits: 0 });
+const count = new Intl.NumberFormat('en-NG');
+
+// ---- sign-in ----------------------------------------------------------------------------
+
+function signedIn(yes) {
+  show($('signin'), !yes);
+  show($('console'), yes);
+  show($('sign-out'), yes);
+  if (!yes) $('token').focus();
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  console_.token = null;
+  clearTimeout(console_.refreshTimer);
+  console_.watching = null;
+  $('token').value = '';
+  say($('signin-error'), message);
+  say($('refreshed'), '');
+  signedIn(false);
+}
+
+/** Signs out on an answer that says the token is not (or no longer) good. */
+function refused(e) {
+  if (e.status === 401) {
+    signOut(`The token was refused: ${e.message} Mint a new one (see below).`);
+    return true;
+  }
+  if (e.status === 403) {
+    signOut(`This token's user may not use the console: ${e.message}`);
+    return true;
+  }
+  return false;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const token = $('token').value.trim().replace(/^Bearer\s+/i, '');
+  if (!token) return;
+  console_.token = token;
+  say($('signin-error'), '');
+  $('signin-button').disabled = true;
+  try {
+    await loadStatus();
+    sessionStorage.setItem(TOKEN_KEY, token);
+    signedIn(true);
+    await refreshAll();
+    loadCharts();
+  } catch (e) {
+    console_.token = null;
+    if (!refused(e)) say($('signin-error'), e.message);
+  } finally {
+    $('signin-button').disabled = false;
+  }
+}
+
+// ---- status -----------------------------------------------------------------------------
+
+async function loadStatus() {
+  const { body } = await api('admin/status/');
+  console_.status = body;
+  console_.skewMs = Date.parse(body.generated_at) - Date.now();
+  renderHealth(body);
+  renderSnapshots(body);
+}
+
+function card(id, title, value, detail, tone) {
+  return el('div', { class: `card ${tone || ''}`, id }, el('div', { class: 'card-title' }, title),
+    el('div', { class: 'card-value' }, value), el('div', { class: 'card-detail muted' }, detail || ''));
+}
+
+function renderHealth(s) {
+  const db = (name, d) => card(`db-${name}`, `${name} database`, d.reachable ? 'reachable' : 'unreachable',
+    d.kind, d.reachable ? 'ok' : 'bad');
+  const store = s.day_store;
+  const restarts = s.tasks.run_worker.restarts + s.tasks.reloader.restarts;
+  const cards = [
+    db('platform', s.databases.platform),
+    db('summary', s.databases.summary),
+    card('next-run', 'Next scheduled run', s.next_scheduled_run ? fromNow(s.next_scheduled_run) : 'not scheduled here',
+      s.schedule ? `${utc(s.next_scheduled_run)} · cron ${s.schedule}` : 'this instance runs no schedule (--no-scheduler or ANALYTICS_SCHEDULE empty)'),
+    card('next-rebuild', 'Next full rebuild', s.next_full_rebuild ? fromNow(s.next_full_rebuild) : 'not scheduled here',
+      s.rebuild_schedule ? `${utc(s.next_full_rebuild)} · cron ${s.rebuild_schedule}` : 'ANALYTICS_REBUILD_SCHEDULE empty or no scheduler here'),
+    card('last-rebuild', 'Last full rebuild', s.last_full_rebuild_at ? fromNow(s.last_full_rebuild_at) : 'never',
+      s.last_full_rebuild_at ? utc(s.last_full_rebuild_at) : 'the next run rebuilds every day'),
+    card('day-store', 'Day store', store ? `${count.format(store.days)} days` : 'not loaded',
+      store ? `${bytes(store.approx_bytes)} · read ${duration(store.age_seconds)} ago by run #${store.run_id}` : 'on-demand windows read the platform until a run lands',
+      store ? '' : 'warn'),
+    card('tasks', 'Background tasks', restarts === 0 ? 'healthy' : `${restarts} restart(s)`,
+      s.tasks.run_worker.last_panic ? `last panic: ${s.tasks.run_worker.last_panic.message}` : 'run worker and reloader', restarts === 0 ? 'ok' : 'warn'),
+  ];
+  $('health').replaceChildren(...cards);
+  const last = s.last_error;
+  if (last) {
+    $('last-error').replaceChildren(el('strong', {}, `Last failed run #${last.id}`),
+      ` (${last.trigger}, ${utc(last.finished_at || last.started_at)}): `, last.error || 'no message');
+  }
+  show($('last-error'), Boolean(last));
+}
+
+function renderSnapshots(s) {
+  const windows = [...new Set([...s.windows, ...s.snapshots.map((x) => x.window_days)])].sort((a, b) => a - b);
+  const endpoints = [...new Set(s.snapshots.map((x) => x.endpoint))].sort();
+  const byKey = new Map(s.snapshots.map((x) => [`${x.endpoint}|${x.window_days}`, x]));
+  $('stale-rule').textContent = s.stale_after_seconds !== null
+    ? `(stale past ${duration(s.stale_after_seconds)}: three schedule periods)`
+    : '(no schedule: staleness is not judged)';
+  const head = el('tr', {}, el('th', {}, 'endpoint'), windows.map((w) => el('th', {}, `${w} d`)));
+  const rows = endpoints.map((e) => el('tr', {}, el('th', { scope: 'row' }, e), windows.map((w) => {
+    const snap = byKey.get(`${e}|${w}`);
+    if (!snap) return el('td', { class: 'stale', title: 'no snapshot' }, 'missing');
+    return el('td', {
+      class: snap.stale ? 'stale' : 'fresh',
+      title: `computed_at ${utc(snap.computed_at)} by run #${snap.run_id}`,
+      'data-endpoint': e,
+      'data-window': w,
+    }, duration(snap.age_seconds), snap.stale ? el('span', { class: 'tag' }, 'stale') : null);
+  })));
+  if (endpoints.length === 0) rows.push(el('tr', {}, el('td', { colspan: windows.length + 1 }, 'No snapshots yet: no run has succeeded.')));
+  $('snapshots').replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
+}
+
+// ---- runs -------------------------------------------------------------------------------
+
+async function loadRuns() {
+  try {
+    const { body } = await api('admin/runs/');
+    console_.runs = body.runs;
+    say($('runs-error'), '');
+    renderRuns(body.runs);
+    const running = body.runs.find((r) => r.status === 'running');
+    if (running && console_.watching === null) watch(running.id);
+  } catch (e) {
+    if (!refused(e)) say($('runs-error'), `Runs cannot be listed: ${e.message}`);
+  }
+}
+
+function who(run) {
+  return run.requested_by === null ? run.trigger : `${run.trigger} · user ${run.requested_by}`;
+}
+
+function kindName(kind) {
+  return kind === 'full' ? 'full rebuild' : (kind || '—');
+}
+
+function renderRuns(runs) {
+  const head = el('tr', {}, ['#', 'status', 'kind', 'trigger · who', 'started', 'duration', 'days re-read', 'error']
+    .map((h) => el('th', {}, h)));
+  const rows = runs.map((r) => el('tr', { 'data-run': r.id, 'data-status': r.status },
+    el('td', {}, r.id),
+    el('td', {}, el('span', { class: `badge ${r.status}` }, r.status)),
+    el('td', {}, kindName(r.kind)),
+    el('td', {}, who(r)),
+    el('td', {}, utc(r.started_at)),
+    el('td', {}, r.status === 'running' ? `${duration((serverNow() - Date.parse(r.started_at)) / 1000)}…` : millis(r.duration_ms)),
+    el('td', {}, r.days_reread ?? '—'),
+    el('td', { class: 'error-cell', title: r.error || '' }, r.error ? r.error.slice(0, 160) : '')));
+  if (runs.length === 0) rows.push(el('tr', {}, el('td', { colspan: 8 }, 'No runs yet.')));
+  $('runs').replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
+}
+
+/** How long runs of `kind` took lately (median of the last five that succeeded), in ms. */
+function typicalMs(kind) {
+  const done = console_.runs.filter((r) => r.status === 'succeeded' && r.kind === kind && r.duration_ms !== null)
+    .slice(0, 5).map((r) => r.duration_ms).sort((a, b) => a - b);
+  return done.length ? done[Math.floor(done.length / 2)] : null;
+}
+
+/** Shows a run's progress until it ends, then refreshes everything. */
+async function watch(id) {
+  console_.watching = id;
+  setButtons();
+  show($('progress'), true);
+  for (;;) {
+    if (console_.watching !== id) return;
+    let run;
+    try {
+      run = (await api(`admin/runs/${id}/`)).body;
+    } catch (e) {
+      if (refused(e)) return;
+      $('progress-label').textContent = `Run #${id}: ${e.message} (retrying)`;
+      await sleep(2000);
+      continue;
+    }
+    if (run.status !== 'running') {
+      finished(run);
+      return;
+    }
+    const elapsed = serverNow() - Date.parse(run.started_at);
+    const typical = typicalMs(run.kind);
+    const bar = $('progress-bar');
+    if (typical) bar.value = Math.min(elapsed / typical, 0.95);
+    else bar.removeAttribute('value'); // indeterminate
+    $('progress-label').textContent = `Run #${id} (${kindName(run.kind)}, ${who(run)}) running for ${millis(Math.round(elapsed))}`
+      + (typical ? `; recent ${kindName(run.kind)} runs took about ${millis(typical)}` : '');
+    await sleep(POLL_MS);
+  }
+}
+
+function finished(run) {
+  console_.watching = null;
+  show($('progress'), false);
+  const message = run.status === 'succeeded'
+    ? `Run #${run.id} (${kindName(run.kind)}) succeeded in ${millis(run.duration_ms)}; ${run.days_reread ?? 0} days re-read.`
+    : `Run #${run.id} (${kindName(run.kind)}) ${run.status}: ${run.error || 'no message'}`;
+  const node = $('action-message');
+  say(node, message);
+  node.className = run.status === 'succeeded' ? 'ok-text' : 'error';
+  setButtons();
+  refreshAll().then(loadCharts);
+}
+
+function setButtons() {
+  const busy = console_.watching !== null || Date.now() < console_.retryUntil;
+  $('recompute').disabled = busy;
+  $('full-rebuild').disabled = busy;
+}
+
+async function trigger(full) {
+  const node = $('action-message');
+  setButtons();
+  $('recompute').disabled = true;
+  $('full-rebuild').disabled = true;
+  try {
+    const { body } = await api(`admin/recompute/${full ? '?full=true' : ''}`, { method: 'POST' });
+    const what = full ? 'Full rebuild' : 'Recompute';
+    say(node, body.coalesced ? `${what} joined a run already waiting.` : `${what} requested.`);
+    node.className = '';
+    if (body.run_id !== null) {
+      watch(body.run_id);
+    } else {
+      // Queued behind a run in progress (on this or another instance): follow the runs list.
+      say(node, `${what} queued: another run is in progress; it starts when that one ends.`);
+      await loadRuns();
+      setButtons();
+    }
+  } catch (e) {
+    if (refused(e)) return;
+    if (e.status === 429) {
+      console_.retryUntil = Date.now() + e.retryAfter * 1000;
+      say(node, `Not now: ${e.message}`);
+      node.className = 'warn-text';
+      setTimeout(setButtons, e.retryAfter * 1000 + 50);
+    } else {
+      say(node, `The run could not be requested: ${e.message}`);
+      node.className = 'error';
+    }
+    setButtons();
+  }
+}
+
+// ---- charts -----------------------------------------------------------------------------
+
+// Summed in hundredths (kobo for money) so the caption is exact, whatever floats the JSON numbers become.
+const total = (values, format) => `total ${format(values.reduce((a, v) => a + Math.round(v * 100), 0) / 100)}`;
+const average = (values, format) => `${format(Math.round(values.reduce((a, v) => a + v, 0) / (values.length || 1)))} a day on average`;
+const SERIES = [
+  { key: 'revenue_total', title: 'Revenue', format: (v) => naira.format(v), color: '#1f7a4d', summary: total },
+  { key: 'active_users', title: 'Active users', format: (v) => count.format(v), color: '#2f5fb3', summary: average },
+  { key: 'transactions', title: 'Transactions', format: (v) => count.format(v), color: '#8a4fb3', summary: total },
+  { key: 'new_users', title: 'Sign-ups', format: (v) => count.format(v), color: '#c06a1b', summary: total },
+];
+
+async function loadCharts() {
+  if (!console_.status || typeof uPlot === 'undefined') return;
+  const days = Math.max(...console_.status.windows);
+  $('charts-window').textContent = `(last ${days} days, one point per local day)`;
+  let report;
+  try {
+    report = (await api(`reports/export/?report_type=daily&metrics=transactions,revenue,users&days=${days}`)).body;
+    say($('charts-error'), '');
+  } catch (e) {
+    if (!refused(e)) say($('charts-error'), `The daily series cannot be loaded: ${e.message}`);
+    return;
+  }
+  const xs = report.rows.map((r) => Date.parse(`${r.period}T00:00:00Z`) / 1000);
+  console_.charts.forEach((c) => c.destroy());
+  const values = SERIES.map((s) => report.rows.map((r) => Number(r[s.key])));
+  const boxes = SERIES.map((s, i) => el('figure', { class: 'chart', id: `chart-${s.key}` },
+    el('figcaption', {}, s.title, ' ', el('span', { class: 'muted' }, s.summary(values[i], s.format)))));
+  $('charts').replaceChildren(...boxes);
+  console_.charts = SERIES.map((s, i) => new uPlot({
+    width: chartWidth(boxes[i]),
+    height: 180,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+    legend: { show: true },
+    scales: { x: { time: true } },
+    series: [{ label: 'day', value: (u, v) => (v === null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
+      { label: s.title, stroke: s.color, fill: `${s.color}22`, width: 1.5, value: (u, v) => (v === null ? '—' : s.format(v)) }],
+    axes: [{}, { size: 70, values: (u, vals) => vals.map((v) => compact(v)) }],
+  }, [xs, values[i]], boxes[i]));
+}
+
+/** The width a chart gets in its grid cell (the layout decides: two columns, or one). */
+function chartWidth(box) {
+  return Math.max(240, Math.floor(box.clientWidth));
+}
+
+let resizing = null;
+window.addEventListener('resize', () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => {
+    console_.charts.forEach((c) => c.setSize({ width: chartWidth(c.root.parentElement), height: 180 }));
+  }, 150);
+});
+
+function compact(v) {
+  return new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(v);
+}
+
+// ---- refresh loop -----------------------------------------------------------------------
+
+function sleep(ms) {
+  return new Promise((resolve) => { setTimeout(resolve, ms); });
+}
+
+async function refreshAll() {
+  clearTimeout(console_.refreshTimer);
+  if (!console_.token) return;
+  try {
+    await loadStatus();
+    await loadRuns();
+    $('refreshed').textContent = `updated ${new Date(serverNow()).toISOString().slice(11, 19)} UTC`;
+  } catch (e) {
+    if (refused(e)) return;
+    $('refreshed').textContent = `refresh failed: ${e.message}`;
+  }
+  setButtons();
+  console_.refreshTimer = setTimeout(refreshAll, REFRESH_MS);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('signin-form').addEventListener('submit', signIn);
+  $('sign-out').addEventListener('click', () => signOut(''));
+  $('recompute').addEventListener('click', () => trigger(false));
+  $('full-rebuild').addEventListener('click', () => trigger(true));
+  if (console_.token) {
+    signedIn(true);
+    refreshAll().then(loadCharts);
+  } else {
+    signedIn(false);
+  }
+});
