@@ -278,3 +278,15 @@ browser_test! {
         assert_eq!(browser.take_problems(), Vec::<Problem>::new());
     }
 }
+
+browser_test! {
+    /// The API's documentation page, linked from the console's footer, renders every operation
+    /// from the bundled Swagger UI without an error.
+    async fn the_docs_page_lists_every_operation_without_errors(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let browser = Chromium::open(&format!("{}/api/analytics/docs/", app.base)).await;
+        browser.until("document.querySelectorAll('.opblock').length === 18", "every operation is listed").await;
+        assert!(browser.text(".swagger-ui").await.contains("/api/analytics/admin/recompute/"));
+        assert_eq!(browser.take_problems(), Vec::<Problem>::new());
+    }
+}
