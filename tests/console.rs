@@ -60,6 +60,10 @@ backend_test! {
 
         for (file, kind) in [
             ("console.js", "text/javascript; charset=utf-8"),
+            ("api.js", "text/javascript; charset=utf-8"),
+            ("charts.js", "text/javascript; charset=utf-8"),
+            ("dom.js", "text/javascript; charset=utf-8"),
+            ("format.js", "text/javascript; charset=utf-8"),
             ("console.css", "text/css; charset=utf-8"),
             ("uPlot.iife.min.js", "text/javascript; charset=utf-8"),
             ("uPlot.min.css", "text/css; charset=utf-8"),

@@ -36,12 +36,16 @@ impl Asset {
     }
 }
 
-/// The page, its code and style, and the vendored chart library (uPlot, MIT; its licence is
+/// The page, its modules (`console.js` imports the others) and style, and the vendored chart library (uPlot, MIT; its licence is
 /// served beside it).
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     vec![
         Asset::new("index.html", "text/html; charset=utf-8", include_str!("assets/index.html")),
         Asset::new("console.js", "text/javascript; charset=utf-8", include_str!("assets/console.js")),
+        Asset::new("api.js", "text/javascript; charset=utf-8", include_str!("assets/api.js")),
+        Asset::new("charts.js", "text/javascript; charset=utf-8", include_str!("assets/charts.js")),
+        Asset::new("dom.js", "text/javascript; charset=utf-8", include_str!("assets/dom.js")),
+        Asset::new("format.js", "text/javascript; charset=utf-8", include_str!("assets/format.js")),
         Asset::new("console.css", "text/css; charset=utf-8", include_str!("assets/console.css")),
         Asset::new(
             "uPlot.iife.min.js",

@@ -1,123 +1,22 @@
-// The operator console. Everything it shows comes from the admin and analytics routes, called
-// with the staff token the operator pasted (kept in this tab's sessionStorage only). Text from
-// the server is always set as text, never parsed as HTML.
-'use strict';
+// The operator console: sign-in, health, snapshot freshness, runs, and triggering a run and
+// following it to its end. Everything comes from the admin and analytics routes, called with
+// the staff token the operator pasted.
 
-const API = '/api/analytics/';
-const TOKEN_KEY = 'mafita-analytics.console.token';
+import { api, session } from './api.js';
+import { loadCharts } from './charts.js';
+import { $, el, say, show } from './dom.js';
+import { bytes, clock, count, duration, fromNow, millis, serverNow, utc } from './format.js';
+
 const REFRESH_MS = 10000;
 const POLL_MS = 500;
 
 const console_ = {
-  token: sessionStorage.getItem(TOKEN_KEY),
   status: null,
   runs: [],
-  skewMs: 0, // server clock minus browser clock, from status.generated_at
   watching: null, // id of the run whose progress is shown
   retryUntil: 0, // admin runs refused (429) until this browser time
   refreshTimer: null,
-  charts: [],
 };
-
-/** An answer other than 2xx, with the server's `detail`. */
-class ApiError extends Error {
-  constructor(status, detail, retryAfter) {
-    super(detail);
-    this.status = status;
-    this.retryAfter = retryAfter;
-  }
-}
-
-const $ = (id) => document.getElementById(id);
-
-/** `tag` with attributes and children (strings become text nodes). */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-function show(node, visible) {
-  node.hidden = !visible;
-}
-
-function say(node, text) {
-  node.textContent = text || '';
-  show(node, Boolean(text));
-}
-
-/** Calls `path` under /api/analytics/ with the token; throws ApiError on a non-2xx answer. */
-async function api(path, options = {}) {
-  let res;
-  try {
-    res = await fetch(API + path, {
-      method: options.method || 'GET',
-      headers: { Authorization: `Bearer ${console_.token}`, Accept: 'application/json' },
-      cache: 'no-store',
-    });
-  } catch (e) {
-    throw new ApiError(0, 'The service cannot be reached (network error).');
-  }
-  let body = null;
-  try {
-    body = await res.json();
-  } catch (e) {
-    body = null;
-  }
-  if (!res.ok) {
-    const detail = (body && body.detail) || `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, detail, Number(res.headers.get('Retry-After')) || 0);
-  }
-  return { status: res.status, body };
-}
-
-// ---- formatting -------------------------------------------------------------------------
-
-function duration(seconds) {
-  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '—';
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
-}
-
-function millis(ms) {
-  if (ms === null || ms === undefined) return '—';
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function utc(iso) {
-  if (!iso) return '—';
-  return iso.replace('T', ' ').replace(/\.\d+/, '').replace(/(Z|\+00:00)$/, ' UTC');
-}
-
-function serverNow() {
-  return Date.now() + console_.skewMs;
-}
-
-function fromNow(iso) {
-  if (!iso) return '—';
-  const seconds = (Date.parse(iso) - serverNow()) / 1000;
-  return seconds >= 0 ? `in ${duration(seconds)}` : `${duration(-seconds)} ago`;
-}
-
-function bytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-const naira = new Intl.NumberFormat('en-NG', { style: 'currency', currency: 'NGN', maximumFractionDigits: 0 });
-const count = new Intl.NumberFormat('en-NG');
 
 // ---- sign-in ----------------------------------------------------------------------------
 
@@ -129,8 +28,7 @@ function signedIn(yes) {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
-  console_.token = null;
+  session.keep(null);
   clearTimeout(console_.refreshTimer);
   console_.watching = null;
   $('token').value = '';
@@ -156,17 +54,17 @@ async function signIn(event) {
   event.preventDefault();
   const token = $('token').value.trim().replace(/^Bearer\s+/i, '');
   if (!token) return;
-  console_.token = token;
+  session.token = token;
   say($('signin-error'), '');
   $('signin-button').disabled = true;
   try {
     await loadStatus();
-    sessionStorage.setItem(TOKEN_KEY, token);
+    session.keep(token);
     signedIn(true);
     await refreshAll();
-    loadCharts();
+    charts();
   } catch (e) {
-    console_.token = null;
+    session.token = null;
     if (!refused(e)) say($('signin-error'), e.message);
   } finally {
     $('signin-button').disabled = false;
@@ -178,7 +76,7 @@ async function signIn(event) {
 async function loadStatus() {
   const { body } = await api('admin/status/');
   console_.status = body;
-  console_.skewMs = Date.parse(body.generated_at) - Date.now();
+  clock.skewMs = Date.parse(body.generated_at) - Date.now();
   renderHealth(body);
   renderSnapshots(body);
 }
@@ -326,7 +224,7 @@ function finished(run) {
   say(node, message);
   node.className = run.status === 'succeeded' ? 'ok-text' : 'error';
   setButtons();
-  refreshAll().then(loadCharts);
+  refreshAll().then(charts);
 }
 
 function setButtons() {
@@ -368,74 +266,19 @@ async function trigger(full) {
   }
 }
 
-// ---- charts -----------------------------------------------------------------------------
-
-// Summed in hundredths (kobo for money) so the caption is exact, whatever floats the JSON numbers become.
-const total = (values, format) => `total ${format(values.reduce((a, v) => a + Math.round(v * 100), 0) / 100)}`;
-const average = (values, format) => `${format(Math.round(values.reduce((a, v) => a + v, 0) / (values.length || 1)))} a day on average`;
-const SERIES = [
-  { key: 'revenue_total', title: 'Revenue', format: (v) => naira.format(v), color: '#1f7a4d', summary: total },
-  { key: 'active_users', title: 'Active users', format: (v) => count.format(v), color: '#2f5fb3', summary: average },
-  { key: 'transactions', title: 'Transactions', format: (v) => count.format(v), color: '#8a4fb3', summary: total },
-  { key: 'new_users', title: 'Sign-ups', format: (v) => count.format(v), color: '#c06a1b', summary: total },
-];
-
-async function loadCharts() {
-  if (!console_.status || typeof uPlot === 'undefined') return;
-  const days = Math.max(...console_.status.windows);
-  $('charts-window').textContent = `(last ${days} days, one point per local day)`;
-  let report;
-  try {
-    report = (await api(`reports/export/?report_type=daily&metrics=transactions,revenue,users&days=${days}`)).body;
-    say($('charts-error'), '');
-  } catch (e) {
-    if (!refused(e)) say($('charts-error'), `The daily series cannot be loaded: ${e.message}`);
-    return;
-  }
-  const xs = report.rows.map((r) => Date.parse(`${r.period}T00:00:00Z`) / 1000);
-  console_.charts.forEach((c) => c.destroy());
-  const values = SERIES.map((s) => report.rows.map((r) => Number(r[s.key])));
-  const boxes = SERIES.map((s, i) => el('figure', { class: 'chart', id: `chart-${s.key}` },
-    el('figcaption', {}, s.title, ' ', el('span', { class: 'muted' }, s.summary(values[i], s.format)))));
-  $('charts').replaceChildren(...boxes);
-  console_.charts = SERIES.map((s, i) => new uPlot({
-    width: chartWidth(boxes[i]),
-    height: 180,
-    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-    legend: { show: true },
-    scales: { x: { time: true } },
-    series: [{ label: 'day', value: (u, v) => (v === null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
-      { label: s.title, stroke: s.color, fill: `${s.color}22`, width: 1.5, value: (u, v) => (v === null ? '—' : s.format(v)) }],
-    axes: [{}, { size: 70, values: (u, vals) => vals.map((v) => compact(v)) }],
-  }, [xs, values[i]], boxes[i]));
-}
-
-/** The width a chart gets in its grid cell (the layout decides: two columns, or one). */
-function chartWidth(box) {
-  return Math.max(240, Math.floor(box.clientWidth));
-}
-
-let resizing = null;
-window.addEventListener('resize', () => {
-  clearTimeout(resizing);
-  resizing = setTimeout(() => {
-    console_.charts.forEach((c) => c.setSize({ width: chartWidth(c.root.parentElement), height: 180 }));
-  }, 150);
-});
-
-function compact(v) {
-  return new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(v);
-}
-
 // ---- refresh loop -----------------------------------------------------------------------
 
 function sleep(ms) {
   return new Promise((resolve) => { setTimeout(resolve, ms); });
 }
 
+function charts() {
+  if (console_.status) loadCharts(Math.max(...console_.status.windows), refused);
+}
+
 async function refreshAll() {
   clearTimeout(console_.refreshTimer);
-  if (!console_.token) return;
+  if (!session.token) return;
   try {
     await loadStatus();
     await loadRuns();
@@ -453,10 +296,11 @@ document.addEventListener('DOMContentLoaded', () => {
   $('sign-out').addEventListener('click', () => signOut(''));
   $('recompute').addEventListener('click', () => trigger(false));
   $('full-rebuild').addEventListener('click', () => trigger(true));
-  if (console_.token) {
+  if (session.token) {
     signedIn(true);
-    refreshAll().then(loadCharts);
+    refreshAll().then(charts);
   } else {
     signedIn(false);
   }
 });
+
