@@ -148,10 +148,12 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
         .collect();
     snapshots.sort_by(|a, b| (&a.endpoint, a.window_days).cmp(&(&b.endpoint, b.window_days)));
     // The status page must answer while the summary database is down: it says so below.
-    let (last_error, last_full) = tokio::join!(
+    let (last_error, last_full, last_ok) = tokio::join!(
         list_runs(&state.summary, RunFilter::LastFailed),
-        list_runs(&state.summary, RunFilter::LastFullRebuild)
+        list_runs(&state.summary, RunFilter::LastFullRebuild),
+        list_runs(&state.summary, RunFilter::LastSucceeded)
     );
+    let platform_lag_ms = last_ok.ok().and_then(|mut r| r.pop()).and_then(|r| r.platform_lag_ms);
     let last_error = last_error.ok().and_then(|mut r| r.pop());
     let last_full_rebuild_at = last_full.ok().and_then(|mut r| r.pop()).and_then(|r| r.finished_at);
     let cadence = &state.cadence;
@@ -184,6 +186,7 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
         last_full_rebuild_at,
         stale_after_seconds: stale_after.map(|d| d.as_secs()),
         last_error,
+        platform_lag_ms,
         databases: Databases {
             platform: DatabaseState { reachable: platform, kind: state.platform.dialect_name().into() },
             summary: DatabaseState { reachable: summary, kind: state.summary.dialect_name().into() },

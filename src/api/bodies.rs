@@ -101,6 +101,10 @@ pub struct Status {
     pub stale_after_seconds: Option<u64>,
     /// The newest failed run.
     pub last_error: Option<RunRecord>,
+    /// How far behind the wall clock the platform data of the newest successful run was, in
+    /// ms: 0 when it read a primary or a caught-up standby; on a standby behind, its snapshots
+    /// are as of its last replayed commit (their `computed_at`). Null before any run.
+    pub platform_lag_ms: Option<i64>,
     /// Reachability of both databases.
     pub databases: Databases,
 }

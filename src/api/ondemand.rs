@@ -16,6 +16,7 @@ use chrono::{NaiveDate, Utc};
 use super::error::ApiError;
 use super::response::Prepared;
 use crate::db::{limit_read, sqlstate, Db, ReadScope};
+use crate::materializer::standby::{bound, read_replay};
 use crate::metrics::{
     compute, DayStore, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window,
     WindowKind,
@@ -175,14 +176,18 @@ impl OnDemand {
             .cache
             .try_get_with(key, async move {
                 let _slot = self.slot().await?;
-                let mut tx = self.read(platform).await?;
-                // Recompute "now" at computation time: the window is the same, only fresher.
+                // Recompute "now" at computation time: the window is the same, only fresher. On
+                // a hot standby that lags it ends at the last replayed commit, read before the
+                // reads begin (see `materializer::standby`).
                 let fresh = match window.kind {
                     WindowKind::Rolling { days } => {
-                        Window::rolling(Utc::now(), window.tz, days).unwrap_or(window)
+                        let replay = read_replay(platform).await?;
+                        let now = bound(Utc::now(), &replay).map_err(ApiError::Unavailable)?.now;
+                        Window::rolling(now, window.tz, days).unwrap_or(window)
                     }
                     WindowKind::Calendar { .. } => window,
                 };
+                let mut tx = self.read(platform).await?;
                 let payload = self
                     .within(async {
                         let mut src = MetricSource::new(&mut tx, platform.dialect, settings).with_days(days);

@@ -11,6 +11,7 @@ pub mod indexes;
 pub mod lease;
 pub mod run;
 pub mod schedule;
+pub mod standby;
 pub mod store;
 pub mod verify;
 

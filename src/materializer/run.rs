@@ -12,7 +12,12 @@ use tokio::sync::oneshot;
 
 use super::days::{current_store, Changes, LoadError};
 use super::lease;
-use super::store::{abandon_unfinished_runs, finish_run, insert_run, write_results, Snapshot, WriteError};
+use super::standby::{
+    bound, is_recovery_conflict, read_replay, PlatformNow, CONFLICT_ATTEMPTS, CONFLICT_BACKOFF,
+};
+use super::store::{
+    abandon_unfinished_runs, finish_run, insert_run, write_results, RunWork, Snapshot, WriteError,
+};
 use super::{RunContext, RunKind, RunTrigger};
 use crate::db::{is_unreachable, limit_read, ReadScope};
 use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
@@ -41,6 +46,10 @@ pub enum RunError {
     /// Reading the platform database failed or timed out.
     #[error("platform read failed: {0}")]
     Platform(String),
+    /// A hot standby cancelled the platform read because replay needed rows it still saw:
+    /// retried a few times before the run fails.
+    #[error("platform read failed: {0}")]
+    RecoveryConflict(String),
     /// Writing the summary database failed.
     #[error("summary write failed: {0}")]
     Write(String),
@@ -194,6 +203,7 @@ async fn run_recorded(
 struct DayWork {
     kind: RunKind,
     reread: usize,
+    platform_lag_ms: i64,
     written: usize,
 }
 
@@ -204,13 +214,8 @@ async fn execute(
     kind: RunKind,
     lost: &AtomicBool,
 ) -> Result<DayWork, RunError> {
-    let now = ctx.clock.now();
-    let prior = match kind {
-        RunKind::Full => None,
-        RunKind::Incremental => stored_days(ctx, now).await?,
-    };
     let read_started = std::time::Instant::now();
-    let (snapshots, days) = read_platform(ctx, now, run_id, prior).await?;
+    let (clock, snapshots, days) = read_with_retries(ctx, run_id, kind).await?;
     // Before the write: by the time API instances see this run, its days are in place.
     ctx.days.publish(run_id, days.store.clone());
     // How long the platform read transaction was open: the cost a run imposes on the platform.
@@ -222,6 +227,7 @@ async fn execute(
     let work = DayWork {
         kind: days.kind,
         reread: days.reread,
+        platform_lag_ms: clock.lag_ms,
         written: match &days.changes {
             Changes::All => days.store.len(),
             Changes::Days(dates) => dates.len(),
@@ -251,8 +257,9 @@ async fn execute(
         .await?;
         tracing::debug!(ms = phase.elapsed().as_millis() as u64, "snapshots and metrics written");
         let phase = std::time::Instant::now();
-        finish_run(&mut tx, ctx.summary.dialect, run_id, started, None, Some((work.kind, work.reread)))
-            .await?;
+        let row =
+            RunWork { kind: work.kind, days_reread: work.reread, platform_lag_ms: work.platform_lag_ms };
+        finish_run(&mut tx, ctx.summary.dialect, run_id, started, None, Some(row)).await?;
         tx.commit().await?;
         tracing::debug!(ms = phase.elapsed().as_millis() as u64, "run status written and committed");
         Ok(true)
@@ -267,6 +274,59 @@ async fn execute(
         Ok(false) => Err(RunError::LeaseLost),
         Err(e) => Err(RunError::Write(error_chain(&e))),
     }
+}
+
+/// Takes the run's `now` from what the platform can show ([`bound`]) and reads every payload
+/// as of it; a read a hot standby cancels for a recovery conflict is tried again, with a fresh
+/// `now`, up to [`CONFLICT_ATTEMPTS`] times in all.
+async fn read_with_retries(
+    ctx: &RunContext,
+    run_id: i64,
+    kind: RunKind,
+) -> Result<(PlatformNow, Vec<Snapshot>, RunDays), RunError> {
+    let mut attempt = 1;
+    loop {
+        let clock = platform_now(ctx).await?;
+        let prior = match kind {
+            RunKind::Full => None,
+            RunKind::Incremental => stored_days(ctx, clock.now).await?,
+        };
+        if let Some(store) = prior.as_deref().filter(|s| clock.lag_ms > 0 && clock.now < s.read_at()) {
+            // Folding an older view over newer stored days would mix two moments.
+            return Err(RunError::Platform(format!(
+                "the platform standby has replayed up to {} ({} ms behind), before the stored days were read \
+                 ({}); a run does not go back in time: the next one tries again",
+                crate::time::rfc3339_micros(clock.now),
+                clock.lag_ms,
+                crate::time::rfc3339_micros(store.read_at())
+            )));
+        }
+        match read_platform(ctx, clock.now, run_id, prior).await {
+            Err(RunError::RecoveryConflict(message)) if attempt < CONFLICT_ATTEMPTS => {
+                let pause = CONFLICT_BACKOFF * 2u32.pow(attempt - 1);
+                tracing::warn!(run_id, attempt, error = %message, ?pause, "a recovery conflict cancelled the platform read; retrying");
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            Err(RunError::RecoveryConflict(message)) => return Err(RunError::Platform(format!(
+                "{message} (cancelled by a recovery conflict on each of {CONFLICT_ATTEMPTS} attempts: raise \
+                     max_standby_streaming_delay or turn hot_standby_feedback on; see the README)"
+            ))),
+            Err(e) => return Err(e),
+            Ok((snapshots, days)) => return Ok((clock, snapshots, days)),
+        }
+    }
+}
+
+/// The run's `now`: the wall clock, or on a hot standby that lags the last commit it replayed.
+async fn platform_now(ctx: &RunContext) -> Result<PlatformNow, RunError> {
+    let wall = ctx.clock.now();
+    let replay = read_replay(&ctx.platform).await.map_err(|e| platform_error(&e))?;
+    let clock = bound(wall, &replay).map_err(RunError::Platform)?;
+    if clock.lag_ms > 0 {
+        tracing::warn!(lag_ms = clock.lag_ms, now = %clock.now, "the platform standby lags: the run's windows end at its last replayed commit");
+    }
+    Ok(clock)
 }
 
 /// The stored days the next run refreshes: this process's own copy when it is the one the
@@ -405,8 +465,12 @@ async fn read_platform(
 /// so first, so an operator reading `admin/runs/` need not decode "pool timed out".
 fn platform_error(e: &(dyn std::error::Error + 'static)) -> RunError {
     let chain = error_chain(e);
-    let unreachable = std::iter::successors(Some(e), |e| e.source())
-        .any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(is_unreachable));
+    let causes =
+        || std::iter::successors(Some(e), |e| e.source()).filter_map(|c| c.downcast_ref::<sqlx::Error>());
+    if causes().any(is_recovery_conflict) {
+        return RunError::RecoveryConflict(chain);
+    }
+    let unreachable = causes().any(is_unreachable);
     RunError::Platform(if unreachable { format!("{PLATFORM_UNREACHABLE}: {chain}") } else { chain })
 }
 

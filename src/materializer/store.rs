@@ -125,15 +125,25 @@ pub async fn cancel_running(
     Ok(id)
 }
 
-/// Marks a run finished with `status` (`succeeded` or `failed`), its error, if any, and what it
-/// did with the day store (its kind and how many days it re-read).
+/// What a successful run did, as its row records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunWork {
+    /// Refresh or rebuild of the stored days.
+    pub kind: RunKind,
+    /// Whole days read from the platform.
+    pub days_reread: usize,
+    /// How far the platform read lay behind the wall clock (a standby's replay lag), in ms.
+    pub platform_lag_ms: i64,
+}
+
+/// Marks a run finished, `failed` with its error or `succeeded` with what it did (`work`).
 pub async fn finish_run(
     conn: &mut AnyConnection,
     dialect: Dialect,
     run_id: i64,
     started_at: DateTime<Utc>,
     error: Option<&str>,
-    days: Option<(RunKind, usize)>,
+    work: Option<RunWork>,
 ) -> Result<(), sqlx::Error> {
     let finished = Utc::now();
     let mut q = Sql::new(dialect);
@@ -141,14 +151,18 @@ pub async fn finish_run(
     let at = q.ts(finished);
     let ms = q.int((finished - started_at).num_milliseconds().max(0));
     let err = error.map_or("NULL".to_string(), |e| q.text(e));
-    let (kind, reread) = match days {
-        Some((kind, reread)) => (q.text(kind.as_str()), q.int(i64::try_from(reread).unwrap_or(i64::MAX))),
-        None => ("NULL".to_string(), "NULL".to_string()),
+    let (kind, reread, lag) = match work {
+        Some(w) => (
+            q.text(w.kind.as_str()),
+            q.int(i64::try_from(w.days_reread).unwrap_or(i64::MAX)),
+            q.int(w.platform_lag_ms),
+        ),
+        None => ("NULL".to_string(), "NULL".to_string(), "NULL".to_string()),
     };
     let id = q.int(run_id);
     q.push(&format!(
         "UPDATE analytics_run SET status = {status}, finished_at = {at}, duration_ms = {ms}, error = {err}, \
-         kind = {kind}, days_reread = {reread} WHERE id = {id}"
+         kind = {kind}, days_reread = {reread}, platform_lag_ms = {lag} WHERE id = {id}"
     ));
     q.execute(conn).await?;
     Ok(())
@@ -364,6 +378,10 @@ pub struct RunRecord {
     pub kind: Option<RunKind>,
     /// Days it re-read from the platform.
     pub days_reread: Option<i64>,
+    /// How far behind the wall clock the platform data it read was, in ms: 0 on a primary or a
+    /// caught-up standby; on a standby behind, the run's windows end at its last replayed
+    /// commit. Null until the run succeeds.
+    pub platform_lag_ms: Option<i64>,
 }
 
 /// Which runs [`list_runs`] returns, newest first.
@@ -379,6 +397,8 @@ pub enum RunFilter {
     LastAdmin,
     /// The newest run that rebuilt every stored day and succeeded.
     LastFullRebuild,
+    /// The newest run that succeeded.
+    LastSucceeded,
 }
 
 /// Reads runs from `analytics_run`, newest first.
@@ -395,6 +415,7 @@ pub async fn list_runs(db: &Db, filter: RunFilter) -> Result<Vec<RunRecord>, sql
             q.text(RunKind::Full.as_str()),
             q.text(RunStatus::Succeeded.as_str())
         ),
+        RunFilter::LastSucceeded => format!("WHERE status = {}", q.text(RunStatus::Succeeded.as_str())),
     };
     let limit = match filter {
         RunFilter::Newest(n) => q.int(n),
@@ -402,7 +423,7 @@ pub async fn list_runs(db: &Db, filter: RunFilter) -> Result<Vec<RunRecord>, sql
     };
     q.push(&format!(
         "SELECT id, trigger, requested_by, status, {}, {}, duration_ms, windows, error, kind, \
-         CAST(days_reread AS BIGINT) FROM analytics_run {condition} ORDER BY id DESC LIMIT {limit}",
+         CAST(days_reread AS BIGINT), CAST(platform_lag_ms AS BIGINT) FROM analytics_run {condition} ORDER BY id DESC LIMIT {limit}",
         ts("started_at"),
         ts("finished_at"),
     ));
@@ -432,5 +453,6 @@ fn run_record(row: &sqlx::any::AnyRow) -> Result<RunRecord, sqlx::Error> {
         error: row.try_get(8)?,
         kind: row.try_get::<Option<String>, _>(9)?.map(|k| known("kind", &k)).transpose()?,
         days_reread: row.try_get(10)?,
+        platform_lag_ms: row.try_get(11)?,
     })
 }
