@@ -74,6 +74,8 @@ backend_test! {
             assert_eq!(res.headers()[CONTENT_TYPE], kind, "{file}");
             assert!(!res.bytes().await.unwrap().is_empty(), "{file}");
         }
+        // The page is served at its own path only, not among the assets.
+        assert_eq!(app.get(&format!("{CONSOLE}assets/index.html"), None).await.status(), StatusCode::NOT_FOUND);
         let missing = app.get(&format!("{CONSOLE}assets/secrets.env"), None).await;
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
         assert_eq!(missing.json::<Value>().await.unwrap()["detail"], "Not found.");

@@ -36,11 +36,14 @@ impl Asset {
     }
 }
 
-/// The page, its modules (`console.js` imports the others) and style, and the vendored chart library (uPlot, MIT; its licence is
-/// served beside it).
+/// The page, served at [`CONSOLE_PATH`] only.
+static PAGE: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new("index.html", "text/html; charset=utf-8", include_str!("assets/index.html")));
+
+/// The page's modules (`console.js` imports the others) and style, and the vendored chart
+/// library (uPlot, MIT; its licence is served beside it).
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     vec![
-        Asset::new("index.html", "text/html; charset=utf-8", include_str!("assets/index.html")),
         Asset::new("console.js", "text/javascript; charset=utf-8", include_str!("assets/console.js")),
         Asset::new("api.js", "text/javascript; charset=utf-8", include_str!("assets/api.js")),
         Asset::new("charts.js", "text/javascript; charset=utf-8", include_str!("assets/charts.js")),
@@ -59,18 +62,18 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
 
 /// `GET admin/`: the console page (no token needed: it holds no data).
 pub async fn page(headers: HeaderMap) -> Response {
-    serve("index.html", &headers).unwrap_or_else(|e| e.into_response())
+    serve(&PAGE, &headers)
 }
 
 /// `GET admin/assets/{file}`: a script, style sheet or licence of the console.
-pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    serve(&file, &headers).unwrap_or_else(|e| e.into_response())
+pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let asset = ASSETS.iter().find(|a| a.name == file).ok_or(ApiError::NotFound)?;
+    Ok(serve(asset, &headers))
 }
 
-/// Answers `name` with its ETag (a 304 when the browser has it); browsers revalidate on every
-/// load, so a new binary's console is picked up at once.
-fn serve(name: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let asset = ASSETS.iter().find(|a| a.name == name).ok_or(ApiError::NotFound)?;
+/// Answers with `asset` and its ETag (a 304 when the browser has it); browsers revalidate on
+/// every load, so a new binary's console is picked up at once.
+fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -87,7 +90,7 @@ fn serve(name: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
         h.insert(header::ETAG, etag);
     }
-    Ok(response)
+    response
 }
 
 /// The asset names, for the OpenAPI document's enum of `{file}`.
