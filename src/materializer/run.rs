@@ -308,10 +308,12 @@ async fn read_with_retries(
                 tokio::time::sleep(pause).await;
                 attempt += 1;
             }
-            Err(RunError::RecoveryConflict(message)) => return Err(RunError::Platform(format!(
+            Err(RunError::RecoveryConflict(message)) => {
+                return Err(RunError::Platform(format!(
                 "{message} (cancelled by a recovery conflict on each of {CONFLICT_ATTEMPTS} attempts: raise \
                      max_standby_streaming_delay or turn hot_standby_feedback on; see the README)"
-            ))),
+            )))
+            }
             Err(e) => return Err(e),
             Ok((snapshots, days)) => return Ok((clock, snapshots, days)),
         }
