@@ -103,6 +103,8 @@ function renderHealth(s) {
     card('day-store', 'Day store', store ? `${count.format(store.days)} days` : 'not loaded',
       store ? `${bytes(store.approx_bytes)} · read ${duration(store.age_seconds)} ago by run #${store.run_id}` : 'on-demand windows read the platform until a run lands',
       store ? '' : 'warn'),
+    card('platform-lag', 'Platform read', lagText(s.platform_lag_ms),
+      'newest successful run; on a standby behind, runs end at its last replayed commit', s.platform_lag_ms > 0 ? 'warn' : 'ok'),
     card('tasks', 'Background tasks', restarts === 0 ? 'healthy' : `${restarts} restart(s)`,
       s.tasks.run_worker.last_panic ? `last panic: ${s.tasks.run_worker.last_panic.message}` : 'run worker and reloader', restarts === 0 ? 'ok' : 'warn'),
   ];
@@ -113,6 +115,11 @@ function renderHealth(s) {
       ` (${last.trigger}, ${utc(last.finished_at || last.started_at)}): `, last.error || 'no message');
   }
   show($('last-error'), Boolean(last));
+}
+
+function lagText(ms) {
+  if (ms === null) return 'no run yet';
+  return ms === 0 ? 'current' : `${millis(ms)} behind`;
 }
 
 function renderSnapshots(s) {
