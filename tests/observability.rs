@@ -57,7 +57,7 @@ async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
         .iter()
         .flat_map(|p| p["targets"].as_array().unwrap().iter().map(|t| t["expr"].as_str().unwrap()))
         .collect();
-    assert_eq!(exprs.len(), 13);
+    assert_eq!(exprs.len(), 14);
     let in_dashboard = metric_names(&exprs.join("\n"));
     let rules = yaml_rust2::YamlLoader::load_from_str(&deploy_file("prometheus/alerts.yml")).unwrap();
     let rule_exprs: Vec<&str> = rules[0]["groups"][0]["rules"]
@@ -66,14 +66,14 @@ async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
         .iter()
         .map(|r| r["expr"].as_str().unwrap())
         .collect();
-    assert_eq!(rule_exprs.len(), 6);
+    assert_eq!(rule_exprs.len(), 7);
     let in_rules = metric_names(&rule_exprs.join("\n"));
 
     for name in in_dashboard.iter().chain(&in_rules) {
         assert!(exported.contains(name), "{name} is queried but /metrics does not export it:\n{scrape}");
     }
     // Every family the service exports is on the dashboard (a histogram through its buckets).
-    assert_eq!(families.len(), 10, "{families:?}");
+    assert_eq!(families.len(), 11, "{families:?}");
     for name in &families {
         let shown = in_dashboard.contains(name) || in_dashboard.contains(&format!("{name}_bucket"));
         assert!(shown, "{name} is exported but not on the dashboard");

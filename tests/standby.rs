@@ -1,5 +1,6 @@
 //! Reading the platform from a hot standby: every run records how far behind its platform
-//! read was (0 on a primary), and a read the standby cancels for a recovery conflict is retried.
+//! read was (0 on a primary; also the `analytics_platform_lag_seconds` gauge), and a read the
+//! standby cancels for a recovery conflict is retried.
 //! A real streaming standby with replay paused is exercised by `bench/scale-out.sh` (SCALING.md);
 //! the arithmetic that bounds a run's `now` is unit-tested in `materializer::standby`.
 
@@ -26,6 +27,8 @@ backend_test! {
         assert!(runs["runs"].as_array().unwrap().iter().all(|r| r["platform_lag_ms"] == 0), "{runs}");
         let status: Value = app.staff_get("/api/analytics/admin/status/").await.json().await.unwrap();
         assert_eq!(status["platform_lag_ms"], 0);
+        let scrape = app.get("/metrics", None).await.text().await.unwrap();
+        assert!(scrape.lines().any(|l| l == "analytics_platform_lag_seconds 0"), "{scrape}");
     }
 }
 

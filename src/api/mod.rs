@@ -245,6 +245,12 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             at.timestamp_micros() as f64 / 1e6
         );
     }
+    if let Some(lag) = state.snapshots.platform_lag_ms() {
+        // Read with the snapshots: a standby that lags stamps runs minutes in the past.
+        extra.push_str("# HELP analytics_platform_lag_seconds How far behind the wall clock the platform data of the newest successful run was (a hot standby's replay lag; 0 on a primary).\n");
+        extra.push_str("# TYPE analytics_platform_lag_seconds gauge\n");
+        let _ = writeln!(extra, "analytics_platform_lag_seconds {}", lag as f64 / 1000.0);
+    }
     // Runs are counted by this instance's worker, in memory: a scrape never queries a
     // database, so scrapes cost nothing and cannot starve requests.
     extra.push_str("# HELP analytics_runs_total Runs this instance's worker finished, by outcome (per instance; sum over instances for the total).\n");

@@ -33,6 +33,7 @@ pub struct SnapshotCache {
     current: RwLock<Arc<SnapshotMap>>,
     newest_run: RwLock<Option<i64>>,
     last_full_rebuild: RwLock<Option<DateTime<Utc>>>,
+    platform_lag_ms: RwLock<Option<i64>>,
 }
 
 impl SnapshotCache {
@@ -56,6 +57,13 @@ impl SnapshotCache {
     /// (read with the snapshots, so `/metrics` can say it without a query).
     pub fn last_full_rebuild(&self) -> Option<DateTime<Utc>> {
         *self.last_full_rebuild.read().expect("not poisoned")
+    }
+
+    /// How far behind the wall clock the platform data of the newest successful run was, in
+    /// ms (a hot standby's replay lag; 0 on a primary), read with the snapshots like
+    /// [`Self::last_full_rebuild`].
+    pub fn platform_lag_ms(&self) -> Option<i64> {
+        *self.platform_lag_ms.read().expect("not poisoned")
     }
 
     /// Whether anything is loaded.
@@ -102,7 +110,7 @@ impl SnapshotCache {
         .await
         .expect("compression does not panic");
         tracing::info!(snapshots = map.len(), "loaded snapshots");
-        // Only a gauge depends on it: a failure here must not keep the new snapshots out.
+        // Only gauges depend on these: a failure here must not keep the new snapshots out.
         match list_runs(summary, RunFilter::LastFullRebuild).await {
             Ok(mut runs) => {
                 let finished = runs.pop().and_then(|r| r.finished_at);
@@ -111,6 +119,14 @@ impl SnapshotCache {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not read the last full rebuild"),
+        }
+        match list_runs(summary, RunFilter::LastSucceeded).await {
+            Ok(mut runs) => {
+                if let Some(lag) = runs.pop().and_then(|r| r.platform_lag_ms) {
+                    *self.platform_lag_ms.write().expect("not poisoned") = Some(lag);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the newest run's platform lag"),
         }
         *self.current.write().expect("not poisoned") = Arc::new(map);
         *self.newest_run.write().expect("not poisoned") = Some(marker);
