@@ -9,6 +9,8 @@ pub mod days;
 pub mod flatten;
 pub mod indexes;
 pub mod lease;
+pub mod outcome;
+pub mod read;
 pub mod run;
 pub mod schedule;
 pub mod standby;

@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::days::{current_store, LoadError};
-use super::run::{begin_read, read_payloads, RunError};
+use super::outcome::RunError;
+use super::read::{begin_read, read_payloads};
 use super::store::load_snapshots;
 use super::RunContext;
 use crate::metrics::days::Day;

@@ -1,0 +1,259 @@
+//! A run's platform read: its `now` (bounded by what a hot standby has replayed), the stored
+//! days it refreshes, and every payload computed inside one read transaction, retried when a
+//! standby cancels it for a recovery conflict.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use sqlx::Connection;
+
+use super::days::{current_store, Changes, LoadError};
+use super::outcome::{platform_error, RunError};
+use super::standby::{bound, read_replay, PlatformNow, CONFLICT_ATTEMPTS, CONFLICT_BACKOFF};
+use super::store::Snapshot;
+use super::{RunContext, RunKind};
+use crate::db::{limit_read, ReadScope};
+use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::telemetry::error_chain;
+use crate::time::local_date;
+
+/// Takes the run's `now` from what the platform can show ([`bound`]) and reads every payload
+/// as of it; a read a hot standby cancels for a recovery conflict is tried again, with a fresh
+/// `now`, up to [`CONFLICT_ATTEMPTS`] times in all.
+pub(crate) async fn read_with_retries(
+    ctx: &RunContext,
+    run_id: i64,
+    kind: RunKind,
+) -> Result<(PlatformNow, Vec<Snapshot>, RunDays), RunError> {
+    let mut attempt = 1;
+    loop {
+        let clock = platform_now(ctx).await?;
+        let prior = match kind {
+            RunKind::Full => None,
+            RunKind::Incremental => stored_days(ctx, clock.now).await?,
+        };
+        if let Some(store) = prior.as_deref().filter(|s| clock.lag_ms > 0 && clock.now < s.read_at()) {
+            // Folding an older view over newer stored days would mix two moments.
+            return Err(RunError::Platform(format!(
+                "the platform standby has replayed up to {} ({} ms behind), before the stored days were read \
+                 ({}); a run does not go back in time: the next one tries again",
+                crate::time::rfc3339_micros(clock.now),
+                clock.lag_ms,
+                crate::time::rfc3339_micros(store.read_at())
+            )));
+        }
+        match read_platform(ctx, clock.now, run_id, prior).await {
+            Err(RunError::RecoveryConflict(message)) if attempt < CONFLICT_ATTEMPTS => {
+                let pause = CONFLICT_BACKOFF * 2u32.pow(attempt - 1);
+                tracing::warn!(run_id, attempt, error = %message, ?pause, "a recovery conflict cancelled the platform read; retrying");
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            Err(RunError::RecoveryConflict(message)) => {
+                return Err(RunError::Platform(format!(
+                "{message} (cancelled by a recovery conflict on each of {CONFLICT_ATTEMPTS} attempts: raise \
+                     max_standby_streaming_delay or turn hot_standby_feedback on; see the README)"
+            )))
+            }
+            Err(e) => return Err(e),
+            Ok((snapshots, days)) => return Ok((clock, snapshots, days)),
+        }
+    }
+}
+
+/// The run's `now`: the wall clock, or on a hot standby that lags the last commit it replayed.
+async fn platform_now(ctx: &RunContext) -> Result<PlatformNow, RunError> {
+    let wall = ctx.clock.now();
+    let replay = read_replay(&ctx.platform).await.map_err(|e| platform_error(&e))?;
+    let clock = bound(wall, &replay).map_err(RunError::Platform)?;
+    if clock.lag_ms > 0 {
+        tracing::warn!(lag_ms = clock.lag_ms, now = %clock.now, "the platform standby lags: the run's windows end at its last replayed commit");
+    }
+    Ok(clock)
+}
+
+/// The stored days the next run refreshes: this process's own copy when it is the one the
+/// summary database holds, else the days loaded from there (only those rewritten since this
+/// process's copy, when it has one of the same generation). `None` when the run must rebuild:
+/// nothing stored, another zone or store version, or days that start after the span the
+/// windows need.
+async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<Arc<DayStore>>, RunError> {
+    let summary =
+        |e: &dyn std::error::Error| RunError::Write(format!("reading the stored days: {}", error_chain(e)));
+    let started = std::time::Instant::now();
+    let mut conn = ctx.summary.pool.acquire().await.map_err(|e| summary(&e))?;
+    let mut tx = conn.begin().await.map_err(|e| summary(&e))?;
+    let (meta, store) = match current_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, &ctx.days).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            tracing::info!("no stored days of this zone and store version: this run rebuilds them");
+            return Ok(None);
+        }
+        Err(LoadError::Corrupt(why)) => {
+            tracing::warn!(%why, "stored days are unreadable: this run rebuilds them");
+            return Ok(None);
+        }
+        Err(e) => return Err(summary(&e)),
+    };
+    let needed = local_date(ctx.settings.tz, DayStore::span_start_for(ctx.daily_window, now));
+    if meta.first > needed {
+        tracing::info!(first = %meta.first, %needed, "stored days start too late for the windows: this run rebuilds them");
+        return Ok(None);
+    }
+    tracing::info!(days = store.len(), ms = started.elapsed().as_millis() as u64, "stored days ready");
+    Ok(Some(store))
+}
+
+/// The day store a run folds from and what to write of it.
+pub(crate) struct RunDays {
+    /// Every stored day after this run.
+    pub store: Arc<DayStore>,
+    /// Refreshed or rebuilt.
+    pub kind: RunKind,
+    /// Whole days read from the platform.
+    pub reread: usize,
+    /// Which days to write.
+    pub changes: Changes,
+}
+
+/// The day store of a run: `prior` refreshed, or every day read again when there is none or it
+/// cannot be refreshed. The days the windows cut partway get hour slots: those a refresh
+/// re-reads are read by the hour instead of whole, the others once, by the second run of a
+/// process (see [`DayStore::hours_wanted`]).
+async fn run_days(
+    src: &mut Source<'_>,
+    ctx: &RunContext,
+    now: DateTime<Utc>,
+    run_id: i64,
+    prior: Option<&DayStore>,
+    windows: &[Window],
+) -> Result<RunDays, sqlx::Error> {
+    let span_start = DayStore::span_start_for(ctx.daily_window, now);
+    if let Some(prior) = prior {
+        let partial = live::partial_dates(ctx.settings.tz, windows);
+        let mut hourly = live::read_hours(src, &prior.hours_wanted(&partial, now, ctx.settle_days)).await?;
+        match prior.refresh(src, now, span_start, ctx.settle_days, &mut hourly).await? {
+            Ok(mut r) => {
+                warn_differing(r.store.attach_hours(hourly));
+                return Ok(RunDays {
+                    store: Arc::new(r.store),
+                    kind: RunKind::Incremental,
+                    reread: r.reread,
+                    changes: Changes::Days(r.changed),
+                });
+            }
+            Err(why) => tracing::info!(?why, "stored days cannot be refreshed: this run rebuilds them"),
+        }
+    }
+    // Without slots: the next runs give them to the days that need them (see `hours_wanted`).
+    let store = DayStore::build(src, span_start, now, run_id).await?;
+    let reread = store.len();
+    Ok(RunDays { store: Arc::new(store), kind: RunKind::Full, reread, changes: Changes::All })
+}
+
+/// Logs stored days that a read by the hour found changed.
+fn warn_differing(dates: Vec<NaiveDate>) {
+    if !dates.is_empty() {
+        tracing::warn!(
+            ?dates,
+            "these stored days changed outside the settle window; they keep their stored facts until \
+             the next full rebuild (`verify` lists them, `recompute --full` rebuilds them)"
+        );
+    }
+}
+
+/// Computes every endpoint for every window inside one read transaction, so all numbers of a
+/// run come from the same platform snapshot: first the day store (refreshed from `prior`, or
+/// rebuilt), then every payload folded from it.
+async fn read_platform(
+    ctx: &RunContext,
+    now: DateTime<Utc>,
+    run_id: i64,
+    prior: Option<Arc<DayStore>>,
+) -> Result<(Vec<Snapshot>, RunDays), RunError> {
+    let windows: Vec<Window> = ctx
+        .windows
+        .iter()
+        .map(|days| Window::rolling(now, ctx.settings.tz, *days).expect("validated windows"))
+        .collect();
+    let jobs: Vec<(Endpoint, Window)> =
+        windows.iter().flat_map(|w| Endpoint::ALL.iter().map(move |e| (*e, *w))).collect();
+    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
+    let mut tx = begin_read(&mut conn, ctx).await?;
+    let compute_all = async {
+        // One source for the whole snapshot: payloads share what it has read.
+        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
+        let days = run_days(&mut src, ctx, now, run_id, prior.as_deref(), &windows).await?;
+        src.set_days(Some(days.store.clone()));
+        // Every window's partial days in one read per fact, instead of a few reads per window.
+        live::prefetch(&mut src, &windows).await?;
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for (endpoint, window) in &jobs {
+            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?.into_value());
+        }
+        Ok::<_, MetricError>((payloads, days))
+    };
+    let budget = ctx.statement_timeout * u32::try_from(jobs.len().max(1)).unwrap_or(u32::MAX);
+    let (payloads, days) = match tokio::time::timeout(budget, compute_all).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return Err(platform_error(&e)),
+        Err(_) => return Err(RunError::Platform(format!("platform reads took longer than {budget:?}"))),
+    };
+    tx.rollback().await.map_err(|e| platform_error(&e))?;
+    let snapshots = jobs
+        .iter()
+        .zip(payloads)
+        .map(|((endpoint, window), payload)| Snapshot::new(*endpoint, window.period_days, payload, now))
+        .collect();
+    Ok((snapshots, days))
+}
+
+/// Opens the read transaction a run reads the platform in: on PostgreSQL one `REPEATABLE
+/// READ, READ ONLY` snapshot with the statement timeout.
+pub(crate) async fn begin_read<'c>(
+    conn: &'c mut sqlx::pool::PoolConnection<sqlx::Any>,
+    ctx: &RunContext,
+) -> Result<sqlx::Transaction<'c, sqlx::Any>, RunError> {
+    let mut tx = conn.begin().await.map_err(|e| platform_error(&e))?;
+    limit_read(&mut tx, ctx.platform.dialect, ReadScope::Snapshot, ctx.statement_timeout)
+        .await
+        .map_err(|e| platform_error(&e))?;
+    Ok(tx)
+}
+
+/// Computes `jobs` in one read transaction. PostgreSQL: `REPEATABLE READ READ ONLY` with the
+/// statement timeout. SQLite: one deferred read transaction (ended before anything is
+/// written), bounded as a whole since SQLite has no statement timeout. Also returns the day
+/// store the payloads were folded from.
+pub async fn read_payloads(
+    ctx: &RunContext,
+    jobs: &[(Endpoint, Window)],
+) -> Result<(Vec<Value>, Option<Arc<DayStore>>), RunError> {
+    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
+    let mut tx = begin_read(&mut conn, ctx).await?;
+    let compute_all = async {
+        // One source for the whole snapshot: payloads share what it has read.
+        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
+        let mut windows: Vec<Window> = Vec::new();
+        for (_, w) in jobs {
+            if !windows.contains(w) {
+                windows.push(*w);
+            }
+        }
+        let store = prefetch(&mut src, &windows).await?;
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for (endpoint, window) in jobs {
+            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?.into_value());
+        }
+        Ok::<_, MetricError>((payloads, store))
+    };
+    let budget = ctx.statement_timeout * u32::try_from(jobs.len().max(1)).unwrap_or(u32::MAX);
+    let payloads = match tokio::time::timeout(budget, compute_all).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return Err(platform_error(&e)),
+        Err(_) => return Err(RunError::Platform(format!("platform reads took longer than {budget:?}"))),
+    };
+    tx.rollback().await.map_err(|e| platform_error(&e))?;
+    Ok(payloads)
+}
