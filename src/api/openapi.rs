@@ -83,14 +83,7 @@ pub fn document() -> OpenApi {
     paths = paths.path("/api/analytics/admin/runs/", PathItem::new(HttpMethod::Get, runs_op));
     let run = schemas.of::<RunRecord>();
     let run_op = guarded(operation("admin_run", "operators", "One run"), &mut schemas)
-        .parameter(
-            ParameterBuilder::new()
-                .name("id")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .description(Some("Run id."))
-                .schema(Some(integer(Some(1), None))),
-        )
+        .parameter(path("id", "Run id.", integer(Some(1), None)))
         .response("200", json("The run.", run));
     paths = paths.path("/api/analytics/admin/runs/{id}/", PathItem::new(HttpMethod::Get, run_op));
     let status = schemas.of::<Status>();
@@ -204,6 +197,16 @@ fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Par
         .name(name)
         .parameter_in(ParameterIn::Query)
         .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+}
+
+/// A required path parameter.
+fn path(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
         .description(Some(description))
         .schema(Some(schema))
 }
@@ -335,14 +338,7 @@ fn open_routes(paths: PathsBuilder, schemas: &mut Schemas) -> PathsBuilder {
             .response("304", not_modified());
     let asset =
         operation("admin_console_asset", "operators", "A script, style sheet or licence of the console")
-            .parameter(
-                ParameterBuilder::new()
-                    .name("file")
-                    .parameter_in(ParameterIn::Path)
-                    .required(Required::True)
-                    .description(Some("File name."))
-                    .schema(Some(enum_of(&super::console::asset_names()))),
-            )
+            .parameter(path("file", "File name.", enum_of(&super::console::asset_names())))
             .response(
                 "200",
                 ResponseBuilder::new()
