@@ -194,12 +194,7 @@ async fn read_platform(
         }
         Ok::<_, MetricError>((payloads, days))
     };
-    let budget = ctx.statement_timeout * u32::try_from(jobs.len().max(1)).unwrap_or(u32::MAX);
-    let (payloads, days) = match tokio::time::timeout(budget, compute_all).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return Err(platform_error(&e)),
-        Err(_) => return Err(RunError::Platform(format!("platform reads took longer than {budget:?}"))),
-    };
+    let (payloads, days) = within_budget(ctx, jobs.len(), compute_all).await?;
     tx.rollback().await.map_err(|e| platform_error(&e))?;
     let snapshots = jobs
         .iter()
@@ -207,6 +202,21 @@ async fn read_platform(
         .map(|((endpoint, window), payload)| Snapshot::new(*endpoint, window.period_days, payload, now))
         .collect();
     Ok((snapshots, days))
+}
+
+/// Awaits `reads` of `jobs` payloads for at most one statement timeout per job: SQLite has no
+/// statement timeout, so the read as a whole is bounded here on every backend.
+async fn within_budget<T>(
+    ctx: &RunContext,
+    jobs: usize,
+    reads: impl std::future::Future<Output = Result<T, MetricError>>,
+) -> Result<T, RunError> {
+    let budget = ctx.statement_timeout * u32::try_from(jobs.max(1)).unwrap_or(u32::MAX);
+    match tokio::time::timeout(budget, reads).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(platform_error(&e)),
+        Err(_) => Err(RunError::Platform(format!("platform reads took longer than {budget:?}"))),
+    }
 }
 
 /// Opens the read transaction a run reads the platform in: on PostgreSQL one `REPEATABLE
@@ -248,12 +258,7 @@ pub async fn read_payloads(
         }
         Ok::<_, MetricError>((payloads, store))
     };
-    let budget = ctx.statement_timeout * u32::try_from(jobs.len().max(1)).unwrap_or(u32::MAX);
-    let payloads = match tokio::time::timeout(budget, compute_all).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return Err(platform_error(&e)),
-        Err(_) => return Err(RunError::Platform(format!("platform reads took longer than {budget:?}"))),
-    };
+    let payloads = within_budget(ctx, jobs.len(), compute_all).await?;
     tx.rollback().await.map_err(|e| platform_error(&e))?;
     Ok(payloads)
 }
