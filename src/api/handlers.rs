@@ -136,21 +136,13 @@ pub async fn export(
         }
         Export::Rows { kind, limit, window } => {
             let body = match kind {
-                ExportType::Transactions => {
-                    let rows = state.ondemand.within(export_transactions(&mut src, &window, limit)).await?;
-                    if as_csv {
-                        rows.to_csv()?
-                    } else {
-                        serde_json::to_vec(&rows.body())?
-                    }
-                }
+                ExportType::Transactions => state
+                    .ondemand
+                    .within(export_transactions(&mut src, &window, limit))
+                    .await?
+                    .encode(format)?,
                 ExportType::Users => {
-                    let rows = state.ondemand.within(export_users(&mut src, &window, limit)).await?;
-                    if as_csv {
-                        rows.to_csv()?
-                    } else {
-                        serde_json::to_vec(&rows.body())?
-                    }
+                    state.ondemand.within(export_users(&mut src, &window, limit)).await?.encode(format)?
                 }
             };
             (body, export_filename(kind, local_date(tz, now), format))

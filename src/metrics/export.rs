@@ -76,6 +76,14 @@ pub trait ExportRows {
     fn to_json(&self) -> Value {
         serde_json::to_value(self.body()).expect("export rows hold only strings, integers and decimals")
     }
+    /// The bytes served in `format`: the CSV table, or the JSON body.
+    fn encode(&self, format: ExportFormat) -> Result<Vec<u8>, csv::Error> {
+        match format {
+            ExportFormat::Csv => self.to_csv(),
+            ExportFormat::Json => Ok(serde_json::to_vec(&self.body())
+                .expect("export rows hold only strings, integers and decimals")),
+        }
+    }
 }
 
 impl ExportRows for [TxRow] {
