@@ -148,14 +148,11 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
         .collect();
     snapshots.sort_by(|a, b| (&a.endpoint, a.window_days).cmp(&(&b.endpoint, b.window_days)));
     // The status page must answer while the summary database is down: it says so below.
-    let (last_error, last_full, last_ok) = tokio::join!(
-        list_runs(&state.summary, RunFilter::LastFailed),
-        list_runs(&state.summary, RunFilter::LastFullRebuild),
-        list_runs(&state.summary, RunFilter::LastSucceeded)
-    );
-    let platform_lag_ms = last_ok.ok().and_then(|mut r| r.pop()).and_then(|r| r.platform_lag_ms);
-    let last_error = last_error.ok().and_then(|mut r| r.pop());
-    let last_full_rebuild_at = last_full.ok().and_then(|mut r| r.pop()).and_then(|r| r.finished_at);
+    let last_error = list_runs(&state.summary, RunFilter::LastFailed).await.ok().and_then(|mut r| r.pop());
+    // Read from the run rows with the snapshots (as /metrics reads them): both change only
+    // when a run lands, and the snapshots are reloaded then.
+    let last_full_rebuild_at = state.snapshots.last_full_rebuild().map(rfc3339_micros);
+    let platform_lag_ms = state.snapshots.platform_lag_ms();
     let cadence = &state.cadence;
     let next_run = Cadence::next_after(cadence.schedule.as_deref(), now);
     let next_rebuild = Cadence::next_after(cadence.rebuild_schedule.as_deref(), now);
