@@ -13,22 +13,18 @@
 # and this script runs them too so the figures sit together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 LOAD=${RELIABILITY_LOAD_SECONDS:-60}
 USERS=${RELIABILITY_USERS:-10000}
 DAYS=${RELIABILITY_DAYS:-180}
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 OUT=RELIABILITY.md
 # bench/schemathesis.sh keeps its own section in the same file; this script rewrites the rest.
 FUZZ_SECTION=$(sed -n '/^<!-- schemathesis -->$/,/^<!-- \/schemathesis -->$/p' "$OUT" 2>/dev/null || true)
-for tool in wrk curl python3 "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/psql"; do
-  command -v "$tool" >/dev/null || { echo "reliability.sh needs $tool" >&2; exit 2; }
-done
+require reliability.sh wrk curl python3 "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/psql"
 
-cargo build --release --quiet
-BIN=$PWD/target/release/mafita-analytics
-TMP=$(mktemp -d)
-chmod 755 "$TMP"
+build_and_tmp
 PLATFORM_PORT=$((25000 + RANDOM % 500))
 SUMMARY_PORT=$((PLATFORM_PORT + 500))
 PLATFORM=postgres://postgres@127.0.0.1:$PLATFORM_PORT/platform
@@ -44,7 +40,6 @@ export ANALYTICS_ADMIN_MIN_INTERVAL=0
 export RUST_LOG=mafita_analytics=info
 
 # --- throw-away clusters --------------------------------------------------------------------
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cluster_init() { # name port
   mkdir -p "$TMP/$1"
   [ "$(id -u)" = 0 ] && chown postgres "$TMP/$1"
@@ -64,8 +59,6 @@ cleanup() {
 trap cleanup EXIT
 
 # --- helpers ----------------------------------------------------------------------------------
-now_ms() { date +%s%3N; }
-sql() { "$PGBIN/psql" -XAtq "$@"; }
 TOKEN=$($BIN token --user-id 1)
 auth=(-H "Authorization: Bearer $TOKEN")
 # `serve` on $API_PORT with extra environment; its pid in $TMP/serve.pid.
@@ -77,7 +70,6 @@ serve_up() {
 }
 serve_down() { kill -TERM "$(cat "$TMP/serve.pid")" 2>/dev/null; wait "$(cat "$TMP/serve.pid")" 2>/dev/null || true; rm -f "$TMP/serve.pid"; }
 recompute_wait() { curl -s -m 120 -X POST "${auth[@]}" "$API/api/analytics/admin/recompute/?wait=true"; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # Polls until `$1` (a command) succeeds, at most 60 s; prints the milliseconds it took.
 wait_until() {
   local t0; t0=$(now_ms)

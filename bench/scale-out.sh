@@ -12,21 +12,17 @@
 # Not a test: `cargo test` and CI never run it; what can run there is in tests/standby.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 LOAD=${SCALE_LOAD_SECONDS:-20}
 USERS=${SCALE_USERS:-20000}
 DAYS=${SCALE_DAYS:-365}
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 OUT=SCALING.md
-for tool in wrk curl python3 "$NGINX" "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/pg_basebackup" "$PGBIN/psql"; do
-  command -v "$tool" >/dev/null || { echo "scale-out.sh needs $tool" >&2; exit 2; }
-done
+require scale-out.sh wrk curl python3 "$NGINX" "$PGBIN/initdb" "$PGBIN/pg_ctl" "$PGBIN/pg_basebackup" "$PGBIN/psql"
 
-cargo build --release --quiet
-BIN=$PWD/target/release/mafita-analytics
-TMP=$(mktemp -d)
-chmod 755 "$TMP"
+build_and_tmp
 BASE=$((26000 + RANDOM % 400))
 PRIMARY_PORT=$BASE
 STANDBY_PORT=$((BASE + 1))
@@ -45,7 +41,6 @@ export ANALYTICS_ADMIN_MIN_INTERVAL=0
 export RUST_LOG=mafita_analytics=info
 
 # --- throw-away clusters ----------------------------------------------------------------------
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_ctl_() { as_pg "$PGBIN/pg_ctl" -D "$TMP/$1" -l "$TMP/$1.log" -w "${@:2}" >/dev/null; }
 cleanup() {
   set +e
@@ -67,7 +62,6 @@ wal_level = replica
 max_wal_senders = 4
 EOF
 pg_ctl_ primary start
-sql() { "$PGBIN/psql" -XAtq "$@"; }
 sql "$PRIMARY/postgres" -c "CREATE DATABASE platform" -c "CREATE DATABASE summary" -c "CREATE DATABASE summary_primary"
 echo "seeding $USERS users over $DAYS days on the primary"
 "$BIN" seed --database-url "$PRIMARY/platform" --users "$USERS" --days "$DAYS" >/dev/null 2>&1
@@ -86,10 +80,8 @@ done
 ANALYTICS_DATABASE_URL=$PRIMARY/summary_primary "$BIN" migrate >/dev/null 2>&1
 
 # --- helpers ----------------------------------------------------------------------------------
-now_ms() { date +%s%3N; }
 TOKEN=$("$BIN" token --user-id 1)
 auth=(-H "Authorization: Bearer $TOKEN")
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # `serve` on port $1 with extra arguments; its pid in $TMP/serve-$1.pid.
 serve_up() {
   local port=$1; shift
