@@ -5,6 +5,7 @@
 //! → [`api`] → [`cli`]. `main.rs` only parses the command line and dispatches.
 
 pub mod api;
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -64,7 +64,7 @@ async fn read_store(t: &TestDb, settings: &MetricSettings) -> Arc<DayStore> {
     let (y, m, d, h, min) = READ_AT;
     let mut conn = t.db.pool.acquire().await.unwrap();
     let mut src = Source::new(&mut conn, t.db.dialect, settings);
-    Arc::new(DayStore::build(&mut src, at(2026, 6, 1, 0, 0), at(y, m, d, h, min), 0).await.unwrap())
+    Arc::new(DayStore::build(&mut src, at(2026, 6, 1, 0, 0), at(y, m, d, h, min), 0, None).await.unwrap())
 }
 
 async fn payload(
@@ -258,7 +258,7 @@ backend_test! {
                 [1, 2, 3, 4, 5, 6, 7, 9].iter().map(|d| Window::rolling(now, tz, *d).unwrap()).collect();
             let mut conn = t.db.pool.acquire().await.unwrap();
             let mut src = Source::new(&mut conn, t.db.dialect, &settings);
-            let mut store = DayStore::build(&mut src, at(2026, 2, 20, 0, 0), now, 0).await.unwrap();
+            let mut store = DayStore::build(&mut src, at(2026, 2, 20, 0, 0), now, 0, None).await.unwrap();
             let hourly = read_hours(&mut src, &partial_dates(tz, &windows)).await.unwrap();
             assert!(hourly.len() >= 8, "{tz}: the windows cut {} days", hourly.len());
             assert_eq!(
@@ -289,7 +289,7 @@ backend_test! {
         let now = at(2026, 3, 13, 14, 35);
         let mut conn = t.db.pool.acquire().await.unwrap();
         let mut src = Source::new(&mut conn, t.db.dialect, &settings);
-        let mut store = DayStore::build(&mut src, at(2026, 2, 20, 0, 0), now, 0).await.unwrap();
+        let mut store = DayStore::build(&mut src, at(2026, 2, 20, 0, 0), now, 0, None).await.unwrap();
         // Row 2 (03-02 14:10, pending) settles after the store was read.
         sqlx::query("UPDATE wallet_wallettransaction SET status = 'success' WHERE id = 2")
             .execute(&t.db.pool)

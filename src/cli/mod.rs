@@ -20,6 +20,7 @@ use crate::materializer::{run_once_as, RunContext, RunKind, RunTrigger};
 use crate::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
 
+mod capture;
 mod context;
 mod demo;
 
@@ -50,6 +51,8 @@ pub enum Command {
     Verify(SummaryArgs),
     /// Create the platform indexes the metric queries need (idempotent; reports each).
     CreateIndexes(PlatformOnlyArgs),
+    /// Change capture on the platform database: install, status, uninstall, prune.
+    Capture(capture::CaptureArgs),
     /// Serve the API (and run the scheduler unless --no-scheduler).
     Serve(Box<ServeCommand>),
     /// Mint a SimpleJWT-compatible access token with the configured key.
@@ -186,6 +189,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => run_token(args).await,
         Command::Demo(args) => demo::run(*args).await,
         Command::Verify(args) => run_verify(args).await,
+        Command::Capture(args) => capture::run(args).await,
         Command::CreateIndexes(args) => {
             let url = args.db.database_url.as_str();
             let db = open_platform(url, 1).await?;

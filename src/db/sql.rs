@@ -71,6 +71,14 @@ impl Sql {
         self.dialect.placeholder(self.args.len())
     }
 
+    /// Binds text, or writes `NULL` for `None`, and returns what to put in the SQL.
+    pub fn opt_text(&mut self, value: Option<String>) -> String {
+        match value {
+            Some(v) => self.text(v),
+            None => "NULL".to_string(),
+        }
+    }
+
     /// Binds bytes and returns their placeholder.
     pub fn blob(&mut self, value: Vec<u8>) -> String {
         self.args.push(Arg::Blob(value));

@@ -14,8 +14,11 @@ use roaring::RoaringBitmap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::capture::Cursor;
 use crate::db::{parse_db_timestamp, Db, Dialect, Sql};
-use crate::metrics::days::{Base, Day, DaySlot, DayStore, StoreParts, Watermarks, STORE_VERSION};
+use crate::metrics::days::{
+    Base, CaptureMark, Day, DaySlot, DayStore, StoreParts, Watermarks, STORE_VERSION,
+};
 use crate::metrics::rows::{BonusGroup, OrderGroup, TxGroup};
 
 /// The one row of `analytics_day_store`.
@@ -129,7 +132,7 @@ pub async fn current_store(
         days.push(day);
         date += chrono::Duration::days(1);
     }
-    let (base, watermarks) = load_base(conn, dialect).await?;
+    let (base, watermarks, capture) = load_base(conn, dialect).await?;
     let parts = StoreParts {
         tz,
         read_at: meta.read_at,
@@ -138,6 +141,7 @@ pub async fn current_store(
         base: Arc::new(base),
         watermarks,
         generation: meta.generation,
+        capture,
     };
     let store = DayStore::from_parts(parts).map_err(|e| LoadError::Corrupt(e.to_string()))?;
     Ok(Some((meta, Arc::new(store))))
@@ -346,33 +350,59 @@ async fn save_row(
         q.int(marks[5]),
         q.int(store.generation()),
         q.int(run_id),
+        q.opt_text(store.capture().map(|m| m.epoch.clone())),
+        q.opt_text(store.capture().map(|m| m.cursor.as_text())),
     ];
     q.push(&format!(
         "INSERT INTO analytics_day_store (name, version, time_zone, first_day, end_day, read_at, \
          revenue_before_kobo, users_before, users_before_set, transaction_id_max, deposit_order_id_max, \
-         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max, generation, run_id) \
-         VALUES ({})",
+         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max, generation, run_id, \
+         capture_epoch, capture_cursor) VALUES ({})",
         values.join(", ")
     ));
     q.execute(conn).await?;
     Ok(())
 }
 
-/// The totals before the first day and the watermarks, from the store row.
-async fn load_base(conn: &mut AnyConnection, dialect: Dialect) -> Result<(Base, Watermarks), LoadError> {
+/// Where the stored days stand in the platform's change log (`None` when nothing is stored or
+/// the days were read without capture).
+pub async fn load_capture_mark(summary: &Db) -> Result<Option<CaptureMark>, LoadError> {
+    let mut conn = summary.pool.acquire().await?;
+    if load_meta(&mut conn, summary.dialect).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(load_base(&mut conn, summary.dialect).await?.2)
+}
+
+/// The totals before the first day, the watermarks and the change-log position, from the
+/// store row.
+async fn load_base(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+) -> Result<(Base, Watermarks, Option<CaptureMark>), LoadError> {
     let mut q = Sql::new(dialect);
     let name = q.text(STORE_ROW);
     q.push(&format!(
         "SELECT revenue_before_kobo, users_before_set, transaction_id_max, deposit_order_id_max, \
-         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max \
-         FROM analytics_day_store WHERE name = {name}"
+         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max, capture_epoch, \
+         capture_cursor FROM analytics_day_store WHERE name = {name}"
     ));
     let row = q.fetch_one(conn).await?;
     let mut marks = [0; 6];
     for (i, mark) in marks.iter_mut().enumerate() {
         *mark = row.try_get(2 + i)?;
     }
-    Ok((Base { revenue_kobo: row.try_get(0)?, joined: set(&row, 1)? }, Watermarks(marks)))
+    let capture = match (row.try_get::<Option<String>, _>(8)?, row.try_get::<Option<String>, _>(9)?) {
+        (Some(epoch), Some(cursor)) => {
+            // The platform's kind decides the cursor's form; a cursor of the other form (the
+            // platform database was replaced) is simply not continued.
+            let cursor =
+                Cursor::parse(Dialect::Postgres, &cursor).or_else(|| Cursor::parse(Dialect::Sqlite, &cursor));
+            cursor.map(|cursor| CaptureMark { epoch, cursor })
+        }
+        _ => None,
+    };
+    Ok((Base { revenue_kobo: row.try_get(0)?, joined: set(&row, 1)? }, Watermarks(marks), capture))
 }
 
 /// The days written after run `since` (every day when 0), by date.

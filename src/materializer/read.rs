@@ -13,7 +13,9 @@ use super::outcome::{platform_error, RunError};
 use super::standby::{bound, read_replay, PlatformNow, CONFLICT_ATTEMPTS, CONFLICT_BACKOFF};
 use super::store::Snapshot;
 use super::{RunContext, RunKind};
+use crate::capture::{read_changes, read_cursor, read_state, Capture, ChangeBatch};
 use crate::db::{limit_read, ReadScope};
+use crate::metrics::days::{CaptureMark, Since};
 use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
 use crate::telemetry::error_chain;
 use crate::time::local_date;
@@ -115,12 +117,60 @@ pub(crate) struct RunDays {
     pub reread: usize,
     /// Which days to write.
     pub changes: Changes,
+    /// Change capture as the run found it (`installed`, `absent`, `incomplete`).
+    pub capture: &'static str,
+    /// Rows changed that the run applied from the change log (`None` without capture or when
+    /// it rebuilt).
+    pub changes_applied: Option<usize>,
+}
+
+/// The most log rows a run applies as deltas; past it (a bulk load or a long outage) it
+/// rebuilds, which then costs less than applying them one by one.
+const MAX_LOG_ROWS: i64 = 500_000;
+
+/// How a run's platform snapshot stands with change capture.
+enum LogPosition {
+    /// Not installed, or not complete: runs re-read the settle window.
+    Unused(Capture),
+    /// Installed: the snapshot's mark, and the batch since `prior`'s mark when it can be
+    /// continued (else why not).
+    Ready { mark: CaptureMark, batch: Result<ChangeBatch, String> },
+}
+
+/// Reads capture's state, this snapshot's position in the log and the changes since `prior`'s.
+async fn log_position(src: &mut Source<'_>, prior: Option<&DayStore>) -> Result<LogPosition, sqlx::Error> {
+    let dialect = src.dialect();
+    let (capture, _) = read_state(src.connection(), dialect).await?;
+    let Capture::Ready { epoch, pruned } = capture.clone() else {
+        if let Capture::Incomplete(why) = &capture {
+            tracing::warn!(%why, "change capture is installed but incomplete; runs re-read the settle window");
+        }
+        return Ok(LogPosition::Unused(capture));
+    };
+    let cursor = read_cursor(src.connection(), dialect).await?;
+    let mark = CaptureMark { epoch: epoch.clone(), cursor };
+    let batch = match prior.map(|p| p.capture()) {
+        None => Err("no stored days".to_string()),
+        Some(None) => Err("the stored days were read without change capture".to_string()),
+        Some(Some(m)) if m.epoch != epoch => Err("change capture was installed again since".to_string()),
+        Some(Some(m)) if pruned > m.cursor.horizon() => {
+            Err("the change log was pruned past the stored days' position (another consumer?)".to_string())
+        }
+        Some(Some(m)) => {
+            match read_changes(src.connection(), dialect, &m.cursor, &mark.cursor, MAX_LOG_ROWS).await? {
+                Some(batch) => Ok(batch),
+                None => Err(format!("more than {MAX_LOG_ROWS} changes were logged since the last run")),
+            }
+        }
+    };
+    Ok(LogPosition::Ready { mark, batch })
 }
 
 /// The day store of a run: `prior` refreshed, or every day read again when there is none or it
-/// cannot be refreshed. The days the windows cut partway get hour slots: those a refresh
-/// re-reads are read by the hour instead of whole, the others once, by the second run of a
-/// process (see [`DayStore::hours_wanted`]).
+/// cannot be refreshed. With change capture a refresh applies the logged changes; without it,
+/// it re-reads the settle window. The days the windows cut partway get hour slots: those a
+/// refresh re-reads are read by the hour instead of whole, the others once, by the second run
+/// of a process (see [`DayStore::hours_wanted`]).
 async fn run_days(
     src: &mut Source<'_>,
     ctx: &RunContext,
@@ -130,26 +180,56 @@ async fn run_days(
     windows: &[Window],
 ) -> Result<RunDays, sqlx::Error> {
     let span_start = DayStore::span_start_for(ctx.daily_window, now);
-    if let Some(prior) = prior {
-        let partial = live::partial_dates(ctx.settings.tz, windows);
-        let mut hourly = live::read_hours(src, &prior.hours_wanted(&partial, now, ctx.settle_days)).await?;
-        match prior.refresh(src, now, span_start, ctx.settle_days, &mut hourly).await? {
-            Ok(mut r) => {
-                warn_differing(r.store.attach_hours(hourly));
-                return Ok(RunDays {
-                    store: Arc::new(r.store),
-                    kind: RunKind::Incremental,
-                    reread: r.reread,
-                    changes: Changes::Days(r.changed),
-                });
+    let position = log_position(src, prior).await?;
+    let (capture, mark) = match &position {
+        LogPosition::Unused(c) => (c.name(), None),
+        LogPosition::Ready { mark, .. } => ("installed", Some(mark.clone())),
+    };
+    let since = match &position {
+        LogPosition::Unused(_) => Ok(Since::Settle(ctx.settle_days)),
+        LogPosition::Ready { mark, batch: Ok(batch) } => Ok(Since::Log(batch, mark)),
+        LogPosition::Ready { batch: Err(why), .. } => Err(why.clone()),
+    };
+    match (prior, since) {
+        (Some(prior), Ok(since)) => {
+            let partial = live::partial_dates(ctx.settings.tz, windows);
+            let wanted = prior.hours_wanted(&partial, now, since.settle_days());
+            let mut hourly = live::read_hours(src, &wanted).await?;
+            match prior.refresh(src, now, span_start, since, &mut hourly).await? {
+                Ok(mut r) => {
+                    warn_differing(r.store.attach_hours(hourly));
+                    let changes_applied = match since {
+                        Since::Log(batch, _) => Some(batch.changes.len()),
+                        Since::Settle(_) => None,
+                    };
+                    return Ok(RunDays {
+                        store: Arc::new(r.store),
+                        kind: RunKind::Incremental,
+                        reread: r.reread,
+                        changes: Changes::Days(r.changed),
+                        capture,
+                        changes_applied,
+                    });
+                }
+                Err(why) => tracing::info!(?why, "stored days cannot be refreshed: this run rebuilds them"),
             }
-            Err(why) => tracing::info!(?why, "stored days cannot be refreshed: this run rebuilds them"),
         }
+        (Some(_), Err(why)) => {
+            tracing::info!(%why, "the change log cannot continue the stored days: this run rebuilds them")
+        }
+        (None, _) => {}
     }
     // Without slots: the next runs give them to the days that need them (see `hours_wanted`).
-    let store = DayStore::build(src, span_start, now, run_id).await?;
+    let store = DayStore::build(src, span_start, now, run_id, mark).await?;
     let reread = store.len();
-    Ok(RunDays { store: Arc::new(store), kind: RunKind::Full, reread, changes: Changes::All })
+    Ok(RunDays {
+        store: Arc::new(store),
+        kind: RunKind::Full,
+        reread,
+        changes: Changes::All,
+        capture,
+        changes_applied: None,
+    })
 }
 
 /// Logs stored days that a read by the hour found changed.

@@ -157,6 +157,8 @@ struct DayWork {
     reread: usize,
     platform_lag_ms: i64,
     written: usize,
+    capture: &'static str,
+    changes_applied: Option<usize>,
 }
 
 async fn execute(
@@ -184,6 +186,8 @@ async fn execute(
             Changes::All => days.store.len(),
             Changes::Days(dates) => dates.len(),
         },
+        capture: days.capture,
+        changes_applied: days.changes_applied,
     };
     let write = async {
         let mut conn = ctx.summary.pool.acquire().await?;
@@ -209,8 +213,13 @@ async fn execute(
         .await?;
         tracing::debug!(ms = phase.elapsed().as_millis() as u64, "snapshots and metrics written");
         let phase = std::time::Instant::now();
-        let row =
-            RunWork { kind: work.kind, days_reread: work.reread, platform_lag_ms: work.platform_lag_ms };
+        let row = RunWork {
+            kind: work.kind,
+            days_reread: work.reread,
+            platform_lag_ms: work.platform_lag_ms,
+            capture: work.capture,
+            changes_applied: work.changes_applied,
+        };
         finish_run(&mut tx, ctx.summary.dialect, run_id, started, None, Some(row)).await?;
         tx.commit().await?;
         tracing::debug!(ms = phase.elapsed().as_millis() as u64, "run status written and committed");
@@ -222,9 +231,28 @@ async fn execute(
         ctx.days.clear_if(run_id);
     }
     match written {
-        Ok(true) => Ok(work),
+        Ok(true) => {
+            if let Some(mark) = days.store.capture() {
+                prune_log(ctx, &mark.cursor).await;
+            }
+            Ok(work)
+        }
         Ok(false) => Err(RunError::LeaseLost),
         Err(e) => Err(RunError::Write(error_chain(&e))),
+    }
+}
+
+/// Deletes the change-log rows the stored days now include. A platform that refuses (a hot
+/// standby, a role without DELETE on the log) keeps them until `capture prune` runs on the
+/// primary; the run has succeeded either way.
+async fn prune_log(ctx: &RunContext, cursor: &crate::capture::Cursor) {
+    match crate::capture::prune(&ctx.platform, cursor).await {
+        Ok(deleted) => tracing::debug!(deleted, "change log pruned"),
+        Err(e) => tracing::info!(
+            error = %error_chain(&e),
+            "could not prune the change log from here (a standby or a read-only role?): run `mafita-analytics \
+             capture prune` against the primary"
+        ),
     }
 }
 

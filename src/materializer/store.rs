@@ -134,6 +134,10 @@ pub struct RunWork {
     pub days_reread: usize,
     /// How far the platform read lay behind the wall clock (a standby's replay lag), in ms.
     pub platform_lag_ms: i64,
+    /// Change capture as the run found it: `installed`, `absent` or `incomplete`.
+    pub capture: &'static str,
+    /// Changed rows applied from the change log (none when it rebuilt or ran without capture).
+    pub changes_applied: Option<usize>,
 }
 
 /// Marks a run finished, `failed` with its error or `succeeded` with what it did (`work`).
@@ -151,18 +155,22 @@ pub async fn finish_run(
     let at = q.ts(finished);
     let ms = q.int((finished - started_at).num_milliseconds().max(0));
     let err = error.map_or("NULL".to_string(), |e| q.text(e));
-    let (kind, reread, lag) = match work {
+    let null = || "NULL".to_string();
+    let (kind, reread, lag, capture, applied) = match work {
         Some(w) => (
             q.text(w.kind.as_str()),
             q.int(i64::try_from(w.days_reread).unwrap_or(i64::MAX)),
             q.int(w.platform_lag_ms),
+            q.text(w.capture),
+            w.changes_applied.map_or_else(null, |n| q.int(i64::try_from(n).unwrap_or(i64::MAX))),
         ),
-        None => ("NULL".to_string(), "NULL".to_string(), "NULL".to_string()),
+        None => (null(), null(), null(), null(), null()),
     };
     let id = q.int(run_id);
     q.push(&format!(
         "UPDATE analytics_run SET status = {status}, finished_at = {at}, duration_ms = {ms}, error = {err}, \
-         kind = {kind}, days_reread = {reread}, platform_lag_ms = {lag} WHERE id = {id}"
+         kind = {kind}, days_reread = {reread}, platform_lag_ms = {lag}, capture = {capture}, \
+         changes_applied = {applied} WHERE id = {id}"
     ));
     q.execute(conn).await?;
     Ok(())

@@ -238,7 +238,7 @@ async fn read_day_store(
     let mut tx = begin_read(&mut conn, ctx).await?;
     let store = {
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        DayStore::build(&mut src, from, read_at, 0).await.map_err(|e| platform(&e))?
+        DayStore::build(&mut src, from, read_at, 0, None).await.map_err(|e| platform(&e))?
     };
     tx.rollback().await.map_err(|e| platform(&e))?;
     Ok(store)

@@ -129,7 +129,7 @@ pub async fn prefetch(
 ) -> Result<Option<Arc<DayStore>>, MetricError> {
     let Some(now) = windows.iter().map(|w| w.now).max() else { return Ok(None) };
     src.set_days(None);
-    let store = Arc::new(DayStore::build(src, DayStore::span_start(windows, now), now, 0).await?);
+    let store = Arc::new(DayStore::build(src, DayStore::span_start(windows, now), now, 0, None).await?);
     src.set_days(Some(store.clone()));
     Ok(Some(store))
 }

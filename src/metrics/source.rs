@@ -149,6 +149,13 @@ impl<'c> Source<'c> {
         Sql::new(self.dialect)
     }
 
+    /// The connection itself, for reads that are not metric queries (the change log's state and
+    /// rows), in the same transaction.
+    pub fn connection(&mut self) -> &mut AnyConnection {
+        self.queries += 1;
+        self.conn
+    }
+
     /// The facts read so far.
     pub(crate) fn memo(&mut self) -> &mut Memo {
         &mut self.memo

@@ -10,6 +10,7 @@
 //! API instances load only the days a run changed. Days are shared (`Arc`) between one store
 //! and the next, so an incremental refresh copies pointers, not bitmaps.
 
+mod apply;
 mod cover;
 mod read;
 
@@ -23,8 +24,21 @@ use super::window::Window;
 use crate::metrics::rows::{Activity, BonusGroup, OrderGroup};
 use crate::time::{local_date, local_midnight};
 
+pub use apply::NotApplicable;
 pub use cover::{slot_bounds, Cover};
-pub use read::{Refresh, Watermarks};
+pub use read::{NeedsRebuild, Refresh, Since, Watermarks};
+
+use crate::capture::Cursor;
+
+/// Where stored days stand in the platform's change log: the install they were read under and
+/// the last snapshot (or sequence number) whose changes they include.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureMark {
+    /// The log's epoch (see [`crate::capture::Capture::Ready`]).
+    pub epoch: String,
+    /// Every change up to here is in the days.
+    pub cursor: Cursor,
+}
 
 /// The store always reaches this many days back, so every window up to a year and its previous
 /// period folds from it even when the common windows are short.
@@ -203,6 +217,7 @@ pub struct DayStore {
     base: Arc<Base>,
     watermarks: Watermarks,
     generation: i64,
+    capture: Option<CaptureMark>,
 }
 
 /// The parts of a [`DayStore`], as the summary database holds them.
@@ -222,6 +237,8 @@ pub struct StoreParts {
     pub watermarks: Watermarks,
     /// The run of the last full rebuild these days descend from.
     pub generation: i64,
+    /// Where the days stand in the change log, when they were read with capture installed.
+    pub capture: Option<CaptureMark>,
 }
 
 /// Why stored parts cannot form a store.
@@ -252,6 +269,7 @@ impl DayStore {
             base: parts.base,
             watermarks: parts.watermarks,
             generation: parts.generation,
+            capture: parts.capture,
         })
     }
 
@@ -319,6 +337,11 @@ impl DayStore {
     /// The highest platform ids the facts include.
     pub fn watermarks(&self) -> Watermarks {
         self.watermarks
+    }
+
+    /// Where the days stand in the change log, if they were read with capture installed.
+    pub fn capture(&self) -> Option<&CaptureMark> {
+        self.capture.as_ref()
     }
 
     /// The run of the full rebuild these days descend from: two stores of one generation differ

@@ -1,18 +1,21 @@
 //! Reading days from the platform: a whole store (a full rebuild), and the refresh of a stored
-//! one that re-reads only the days that can still have changed.
+//! one.
 //!
-//! Platform rows never change except in-place status changes and users' flags (SPEC §6), and
-//! no table has `updated_at`. So after the first read a day can only change through (1) a
-//! status settling, which the platform does within days: the last `settle_days` whole days are
-//! re-read every run; (2) a new row, found by an id watermark per table whatever its
-//! `created_at`, so a back-dated insert re-reads its own day. Everything else is reused.
+//! With change capture installed, a refresh applies the changes logged since the store's
+//! cursor as exact deltas (see `apply`) and reads only the days that ended since. Without it,
+//! no table has `updated_at`, so a refresh re-reads what is likely to have changed: the last
+//! `settle_days` whole days (where pending statuses settle) and, found by an id watermark per
+//! table whatever their `created_at`, the days of rows inserted since. What that cannot see (a
+//! delete, an older update) waits for the scheduled full rebuild.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::{Base, Day, DayStore, StoreParts};
+use super::apply::{apply, NotApplicable, Target};
+use super::{Base, CaptureMark, Day, DayStore, StoreParts};
+use crate::capture::ChangeBatch;
 use crate::db::{parse_db_timestamp, Bucket, Dialect};
 use crate::metrics::facts::orders::order_groups;
 use crate::metrics::facts::platform::bonus_groups;
@@ -73,6 +76,27 @@ pub enum NeedsRebuild {
     ClockBehind,
     /// More back-dated rows than a refresh reads.
     TooManyBackdated,
+    /// The logged changes cannot be applied as deltas.
+    Log(NotApplicable),
+}
+
+/// What a refresh learns the platform's changes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Since<'a> {
+    /// No change log: re-read this many whole days and the days of rows inserted since.
+    Settle(u32),
+    /// The change log's batch since the store's cursor, and where it ends.
+    Log(&'a ChangeBatch, &'a CaptureMark),
+}
+
+impl Since<'_> {
+    /// The whole days re-read besides the days ended since the store was read.
+    pub fn settle_days(&self) -> u32 {
+        match self {
+            Since::Settle(n) => *n,
+            Since::Log(..) => 0,
+        }
+    }
 }
 
 impl DayStore {
@@ -84,6 +108,7 @@ impl DayStore {
         from: DateTime<Utc>,
         now: DateTime<Utc>,
         generation: i64,
+        capture: Option<CaptureMark>,
     ) -> Result<DayStore, sqlx::Error> {
         let tz = src.settings().tz;
         let watermarks = read_watermarks(src).await?;
@@ -91,7 +116,7 @@ impl DayStore {
         let end = DayStore::end_of_whole_days(tz, now).max(first);
         let days = read_days(src, first, end).await?.into_iter().map(Arc::new).collect();
         let base = Arc::new(read_base(src, first).await?);
-        let parts = StoreParts { tz, read_at: now, first, days, base, watermarks, generation };
+        let parts = StoreParts { tz, read_at: now, first, days, base, watermarks, generation, capture };
         Ok(DayStore::from_parts(parts).expect("read days are consecutive"))
     }
 
@@ -146,38 +171,52 @@ impl DayStore {
         differing
     }
 
-    /// This store brought up to `now`: the days that ended since it was read, the last
-    /// `settle_days` whole days, and any day holding a row inserted since (by id) are read again
-    /// (taken from `hourly` where it has them, removed from it); days before `keep_from` are
-    /// folded into the base. Reads through `src` (one snapshot).
+    /// This store brought up to `now` (see the module's description): the logged changes
+    /// applied, or the last `settle_days` whole days and any day holding a row inserted since
+    /// (by id) read again; the days that ended since it was read are read (taken from `hourly`
+    /// where it has them, removed from it); days before `keep_from` are folded into the base.
+    /// Reads through `src` (one snapshot).
     pub async fn refresh(
         &self,
         src: &mut Source<'_>,
         now: DateTime<Utc>,
         keep_from: DateTime<Utc>,
-        settle_days: u32,
+        since: Since<'_>,
         hourly: &mut BTreeMap<NaiveDate, Day>,
     ) -> Result<Result<Refresh, NeedsRebuild>, sqlx::Error> {
         let tz = self.tz;
         if now < self.read_at {
             return Ok(Err(NeedsRebuild::ClockBehind));
         }
-        let (settle_from, end) = self.reread_span(now, settle_days);
+        let (settle_from, end) = self.reread_span(now, since.settle_days());
         let watermarks = read_watermarks(src).await?;
-        let Some(backdated) = backdated_dates(src, self.watermarks, local_midnight(tz, settle_from)).await?
-        else {
-            return Ok(Err(NeedsRebuild::TooManyBackdated));
-        };
-        let base_dirty = backdated.iter().any(|d| *d < self.first);
-        let mut dates: BTreeSet<NaiveDate> =
-            backdated.into_iter().filter(|d| *d >= self.first && *d < settle_from).collect();
+        let mut days: Vec<Arc<Day>> = self.days.clone();
+        let mut base = (*self.base).clone();
+        let mut changed = Vec::new();
+        let mut dates: BTreeSet<NaiveDate> = BTreeSet::new();
+        let mut base_dirty = false;
+        match since {
+            Since::Log(batch, _) => {
+                let target = Target { tz, first: self.first, days: &mut days, base: &mut base };
+                match apply(src, target, batch).await? {
+                    Ok(applied) => changed.extend(applied),
+                    Err(why) => return Ok(Err(NeedsRebuild::Log(why))),
+                }
+            }
+            Since::Settle(_) => {
+                let before = local_midnight(tz, settle_from);
+                let Some(backdated) = backdated_dates(src, self.watermarks, before).await? else {
+                    return Ok(Err(NeedsRebuild::TooManyBackdated));
+                };
+                base_dirty = backdated.iter().any(|d| *d < self.first);
+                dates.extend(backdated.into_iter().filter(|d| *d >= self.first && *d < settle_from));
+            }
+        }
         let mut d = settle_from;
         while d < end {
             dates.insert(d);
             d += Duration::days(1);
         }
-        let mut days: Vec<Arc<Day>> = self.days.clone();
-        let mut changed = Vec::new();
         let unread: BTreeSet<NaiveDate> = dates.iter().filter(|d| !hourly.contains_key(d)).copied().collect();
         let mut read: Vec<Day> = dates.iter().filter_map(|d| hourly.remove(d)).collect();
         for (from, to) in runs(&unread) {
@@ -187,7 +226,7 @@ impl DayStore {
         for day in read {
             let i = usize::try_from((day.date - self.first).num_days()).expect("after the first day");
             if i < days.len() {
-                if *days[i] != day {
+                if *days[i] != day && !changed.contains(&day.date) {
                     changed.push(day.date);
                 }
                 // Replaced even when equal: its hour slots (or their absence) are the new read's.
@@ -200,7 +239,6 @@ impl DayStore {
         // Days before the span the windows need leave the store; their totals join the base.
         let keep = local_date(tz, keep_from).clamp(self.first, end);
         let drop = usize::try_from((keep - self.first).num_days()).unwrap_or(0).min(days.len());
-        let mut base = (*self.base).clone();
         let first = self.first + Duration::days(drop as i64);
         if base_dirty {
             base = read_base(src, first).await?;
@@ -211,8 +249,14 @@ impl DayStore {
             }
         }
         days.drain(..drop);
+        changed.sort();
+        changed.dedup();
         changed.retain(|d| *d >= first);
         let reread = dates.len();
+        let capture = match since {
+            Since::Log(_, mark) => Some(mark.clone()),
+            Since::Settle(_) => None,
+        };
         let parts = StoreParts {
             tz,
             read_at: now,
@@ -221,6 +265,7 @@ impl DayStore {
             base: Arc::new(base),
             watermarks,
             generation: self.generation,
+            capture,
         };
         let store = DayStore::from_parts(parts).expect("refreshed days are consecutive");
         Ok(Ok(Refresh { store, reread, changed }))

@@ -20,6 +20,7 @@ fn store(tz: Tz, first: NaiveDate, len: i64, read_at: DateTime<Utc>) -> DayStore
         base: Arc::default(),
         watermarks: Watermarks::default(),
         generation: 1,
+        capture: None,
     })
     .unwrap()
 }
@@ -119,6 +120,7 @@ fn stored_days_must_be_consecutive() {
         base: Arc::default(),
         watermarks: Watermarks::default(),
         generation: 1,
+        capture: None,
     };
     let gap = DayStore::from_parts(parts).unwrap_err();
     assert_eq!((gap.found, gap.position), (date(2026, 6, 3), 1));
