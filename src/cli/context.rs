@@ -50,6 +50,7 @@ pub async fn context_for(
         faults: Faults::default(),
         days: Default::default(),
         settle_days: materializer.settle_days,
+        prune_log: materializer.capture_prune,
         clock: Clock::default(),
     })
 }

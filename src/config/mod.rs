@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 pub use parse::{
     byte_size, cors_origins, count_in, duration, duration_or_zero, parse_time_zone, parse_windows,
-    settle_days,
+    settle_days, switch,
 };
 use parse::{parse_algorithm, share};
 
@@ -77,6 +77,11 @@ pub struct MaterializerArgs {
     /// next full rebuild.
     #[arg(long, env = "ANALYTICS_SETTLE_DAYS", default_value = "3", value_parser = settle_days)]
     pub settle_days: u32,
+    /// Whether runs delete the change-log rows they have applied (when the platform connection
+    /// can write). Turn it off on every consumer but one when several summary databases read
+    /// one platform's log: a consumer whose unread rows another pruned must rebuild.
+    #[arg(long, env = "ANALYTICS_CAPTURE_PRUNE", default_value = "true", value_parser = switch("ANALYTICS_CAPTURE_PRUNE"))]
+    pub capture_prune: bool,
     /// Cron schedule with seconds for full rebuilds of the stored days; empty disables them.
     #[arg(long, env = "ANALYTICS_REBUILD_SCHEDULE", default_value = "0 30 3 * * *")]
     pub rebuild_schedule: String,
@@ -102,6 +107,7 @@ impl std::fmt::Debug for MaterializerArgs {
             .field("lease_ttl", &self.lease_ttl)
             .field("statement_timeout", &self.statement_timeout)
             .field("settle_days", &self.settle_days)
+            .field("capture_prune", &self.capture_prune)
             .field("rebuild_schedule", &self.rebuild_schedule)
             .field("platform_pool_size", &self.platform_pool_size)
             .field("summary_pool_size", &self.summary_pool_size)

@@ -33,6 +33,16 @@ pub fn settle_days(value: &str) -> Result<u32, String> {
     })
 }
 
+/// A parser for an on/off setting (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`) that names
+/// `variable` in its error.
+pub fn switch(variable: &'static str) -> impl Fn(&str) -> Result<bool, String> + Clone {
+    move |value: &str| match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("{variable} must be true or false (got {value:?})")),
+    }
+}
+
 /// Parses `ANALYTICS_WINDOWS` / `--windows`: comma-separated days, each 1..=3650.
 pub fn parse_windows(value: &str) -> Result<Windows, String> {
     let mut days = Vec::new();

@@ -161,6 +161,8 @@ pub struct RunContext {
     /// Whole local days re-read by every incremental run besides the days ended since the last
     /// (`ANALYTICS_SETTLE_DAYS`): how long a status may take to settle and still be counted.
     pub settle_days: u32,
+    /// Whether a run deletes the change-log rows it applied (`ANALYTICS_CAPTURE_PRUNE`).
+    pub prune_log: bool,
     /// Where runs take their `now`.
     pub clock: Clock,
 }

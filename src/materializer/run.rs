@@ -232,7 +232,7 @@ async fn execute(
     }
     match written {
         Ok(true) => {
-            if let Some(mark) = days.store.capture() {
+            if let Some(mark) = days.store.capture().filter(|_| ctx.prune_log) {
                 prune_log(ctx, &mark.cursor).await;
             }
             Ok(work)

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod app;
 pub mod assert_json;
+pub mod chain;
 pub mod fixture;
 pub mod proxy;
 
@@ -51,6 +52,13 @@ impl Drop for TestDb {
             });
         })
         .join();
+    }
+}
+
+impl TestDb {
+    /// Another pool on a database some other `TestDb` owns (it drops nothing itself).
+    pub fn alias(db: Db, url: String) -> TestDb {
+        TestDb { db, url, _dir: None, pg_name: None }
     }
 }
 
@@ -205,6 +213,7 @@ pub fn run_context(t: &TestDb, windows: &[i64]) -> mafita_analytics::materialize
         faults: mafita_analytics::materializer::Faults::default(),
         days: Default::default(),
         settle_days: 3,
+        prune_log: true,
         clock: Default::default(),
     }
 }
