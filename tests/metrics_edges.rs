@@ -254,3 +254,28 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    /// A row in the last millisecond of a local day belongs to that day on both backends (SQLite's
+    /// `date()` would round `23:59:59.9997` up into the next day).
+    async fn a_row_in_the_last_instant_of_a_day_is_counted_on_that_day(backend: Backend) {
+        // Lagos (UTC+1): 2026-06-13 22:59:59.9997 UTC is 23:59:59.9997 local on 06-13.
+        let f = UserFlags::default();
+        let fixture = Fixture::default()
+            .user(1, "2026-01-01 00:00:00", f)
+            .wallet(1, 1, "0", "0")
+            .tx(1, 1, "deposit", "credit", "250.00", "success", "2026-06-13 22:59:59.9997", None);
+        let t = fresh(backend, &fixture.script(backend)).await;
+        let settings = MetricSettings::default();
+        let now = at(2026, 6, 15, 10, 0);
+        for days in [3, 7] {
+            let w = Window::rolling(now, settings.tz, days).unwrap();
+            let tx = body(&t, &settings, Endpoint::Transactions, &w).await;
+            assert_eq!(tx["total_count"], json!(1), "days={days}");
+            let on_13th: Vec<&Value> =
+                tx["daily_trend"].as_array().unwrap().iter().filter(|r| r["date"] == "2026-06-13").collect();
+            assert_eq!(on_13th.len(), 1, "days={days}");
+            assert_payload(on_13th[0], &json!({ "date": "2026-06-13", "count": 1, "volume": 250.00 }));
+        }
+    }
+}

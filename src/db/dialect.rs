@@ -127,7 +127,12 @@ impl Dialect {
                     Bucket::Week => ", '-6 days', 'weekday 1'",
                     Bucket::Month => ", 'start of month'",
                 };
-                BucketKey { select: format!("date({column}, {offset}{tail})"), group: "1".into() }
+                // Whole seconds only: `date()` rounds a fraction, so 23:59:59.9997 would land
+                // on the next day (PostgreSQL truncates, as the day bounds do).
+                BucketKey {
+                    select: format!("date(substr({column}, 1, 19), {offset}{tail})"),
+                    group: "1".into(),
+                }
             }
             Dialect::Postgres => {
                 let local = format!("(({column} AT TIME ZONE 'UTC') + ({offset}) * INTERVAL '1 second')");
