@@ -73,4 +73,13 @@ async fn demo_builds_serves_and_answers_every_endpoint() {
     let res = get("reports/export/?type=transactions&format=csv&days=7").await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().lines().count() > 1);
+    // The demo platform has change capture, and its first run was read under it.
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=ro", dir.path().join("demo.sqlite3").display());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let row = sqlx::query("SELECT capture FROM analytics_run ORDER BY id LIMIT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(sqlx::Row::get::<Option<String>, _>(&row, 0).as_deref(), Some("installed"));
 }

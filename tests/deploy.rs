@@ -46,3 +46,47 @@ fn systemd_unit_verifies() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn the_django_migration_ships_exactly_the_capture_sql_and_splits_into_its_statements() {
+    use mafita_analytics::capture::{install_sql, script, uninstall_sql};
+    use mafita_analytics::db::Dialect;
+    for (vendor, dialect) in [("postgresql", Dialect::Postgres), ("sqlite", Dialect::Sqlite)] {
+        for (action, statements) in [("install", install_sql(dialect)), ("uninstall", uninstall_sql(dialect))]
+        {
+            let file = format!("deploy/django/analytics_capture/sql/{vendor}_{action}.sql");
+            let shipped = read(&file);
+            assert_eq!(
+                shipped,
+                script(&statements),
+                "{file} is stale: regenerate it with `capture {action} --print`"
+            );
+            // What the migration's `statements()` does: split after each statement, drop the
+            // script's own BEGIN/COMMIT.
+            let split: Vec<&str> = shipped
+                .split(";\n\n")
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && !matches!(*s, "BEGIN" | "COMMIT;" | "COMMIT"))
+                .collect();
+            assert_eq!(split, statements.iter().map(|s| s.trim()).collect::<Vec<_>>(), "{file}");
+        }
+    }
+}
+
+#[test]
+fn the_django_migration_is_valid_python() {
+    let Ok(out) = Command::new("python3").arg("--version").output() else {
+        panic!("python3 is needed to check deploy/django (the README's set-up installs it)");
+    };
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/django/analytics_capture/migrations/0001_change_capture.py");
+    let out = Command::new("python3")
+        .args(["-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())"])
+        .arg(&path)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -69,6 +69,19 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
     let admin = staff_user(&db).await.context("the demo database has no active staff user")?;
     let ctx = context_for(&url, &args.materializer, &args.metrics).await?;
     migrate(&ctx.summary).await.context("creating the summary tables failed")?;
+    // Change capture, so every run after the first applies exactly what the platform changed.
+    let (installed, _) = {
+        let mut conn = db.pool.acquire().await?;
+        crate::capture::read_state(&mut conn, db.dialect).await?
+    };
+    if !matches!(installed, crate::capture::Capture::Ready { .. }) {
+        crate::capture::install(&db)
+            .await
+            .context("installing change capture on the demo platform failed")?;
+        eprintln!(
+            "change capture installed on the demo platform (`mafita-analytics capture status` shows it)"
+        );
+    }
     eprintln!("materializing {} windows × 6 endpoints…", ctx.windows.len());
     let outcome = run_once(&ctx, RunTrigger::Cli, None, None).await.expect("waits for the lease");
     if let Some(e) = outcome.error {
