@@ -428,3 +428,45 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn a_recompute_from_cron_rebuilds_when_the_rebuild_schedule_ticked_since_the_last_rebuild(
+        backend: Backend,
+    ) {
+        let t = platform(backend).await;
+        let recompute = |rebuild: &str| {
+            let out = Command::new(env!("CARGO_BIN_EXE_mafita-analytics"))
+                .args(["recompute", "--database-url", &t.url, "--windows", "1,7"])
+                .env_remove("ANALYTICS_DATABASE_URL")
+                .env("ANALYTICS_REBUILD_SCHEDULE", rebuild)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stderr).to_string()
+        };
+        let kinds = || async {
+            let rows = sqlx::query("SELECT kind FROM analytics_run ORDER BY id").fetch_all(&t.db.pool).await.unwrap();
+            rows.iter().map(|r| r.get::<String, _>(0)).collect::<Vec<_>>()
+        };
+        // The first run rebuilds (nothing stored); with rebuilds disabled the next is incremental.
+        recompute("");
+        recompute("");
+        assert_eq!(kinds().await, ["full", "incremental"]);
+        // A schedule that ticks every second has ticked since that rebuild: the run rebuilds.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let said = recompute("* * * * * *");
+        assert!(said.contains("a full rebuild is due by ANALYTICS_REBUILD_SCHEDULE"), "{said}");
+        // One at 03:30 on 1 January has not ticked since (unless this runs across that minute).
+        recompute("0 30 3 1 1 *");
+        assert_eq!(kinds().await, ["full", "incremental", "full", "incremental"]);
+        // A bad expression is refused before anything runs, naming the variable.
+        let out = Command::new(env!("CARGO_BIN_EXE_mafita-analytics"))
+            .args(["recompute", "--database-url", &t.url])
+            .env("ANALYTICS_REBUILD_SCHEDULE", "every night")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("ANALYTICS_REBUILD_SCHEDULE"));
+    }
+}

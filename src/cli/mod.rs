@@ -14,6 +14,7 @@ use crate::config::{AuthArgs, MaterializerArgs, MetricArgs, PlatformDb, Secret, 
 use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
 use crate::materializer::run::cancel;
+use crate::materializer::schedule::rebuild_due;
 use crate::materializer::store::migrate;
 use crate::materializer::verify::{verify, verify_days};
 use crate::materializer::{run_once_as, RunContext, RunKind, RunTrigger};
@@ -218,7 +219,15 @@ async fn require_summary_tables(ctx: &RunContext) -> anyhow::Result<()> {
 async fn run_recompute(args: RecomputeArgs) -> anyhow::Result<()> {
     let ctx = run_context(&args.summary).await?;
     require_summary_tables(&ctx).await?;
-    let kind = if args.full { RunKind::Full } else { RunKind::Incremental };
+    // A `recompute` from cron performs the scheduled rebuilds too (SPEC §6).
+    let rebuild = &args.summary.materializer.rebuild_schedule;
+    crate::materializer::schedule::cron_period(rebuild, "ANALYTICS_REBUILD_SCHEDULE")
+        .map_err(anyhow::Error::msg)?;
+    let due = !args.full && rebuild_due(&ctx.summary, rebuild, Utc::now()).await?;
+    if due {
+        eprintln!("a full rebuild is due by ANALYTICS_REBUILD_SCHEDULE ({rebuild}): this run rebuilds the stored days");
+    }
+    let kind = if args.full || due { RunKind::Full } else { RunKind::Incremental };
     // SIGTERM (a CronJob stopped, a deploy) cancels the run cleanly: recorded, lease released.
     let outcome = tokio::select! {
         outcome = run_once_as(&ctx, RunTrigger::Cli, None, None, kind) => {

@@ -33,10 +33,30 @@ pub fn cron_period(expr: &str, setting: &str) -> Result<Option<Duration>, String
     Ok(Some((b - a).to_std().unwrap_or(Duration::from_secs(300))))
 }
 
-/// Starts the cron scheduler: every tick of `expr` asks the materializer for a run, and every
-/// tick of `rebuild` (when not empty) for a full rebuild of the stored days, coalescing with
-/// any run already waiting. Cron times are UTC. A failed run is logged by the run itself; the
-/// scheduler keeps ticking.
+/// Whether `rebuild` (`ANALYTICS_REBUILD_SCHEDULE`) has ticked since the last successful full
+/// rebuild recorded in the summary database (or none was ever recorded): the rule every
+/// deployment shape follows, so a `recompute` from cron, or a scheduler that was down at the
+/// tick, still performs the rebuild. `false` when rebuilds are disabled.
+pub async fn rebuild_due(
+    summary: &crate::db::Db,
+    rebuild: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    if rebuild.trim().is_empty() {
+        return Ok(false);
+    }
+    let last = super::store::list_runs(summary, super::store::RunFilter::LastFullRebuild).await?;
+    let Some(at) = last.first().and_then(|r| r.started_at.as_deref()).and_then(|t| t.parse().ok()) else {
+        return Ok(true);
+    };
+    Ok(Cadence::next_after(Some(rebuild.trim()), at).is_some_and(|tick| tick <= now))
+}
+
+/// Starts the cron scheduler: every tick of `expr` asks the materializer for a run (a full
+/// rebuild when one is due by [`rebuild_due`], say after the instance missed the rebuild tick),
+/// and every tick of `rebuild` (when not empty) for a full rebuild of the stored days,
+/// coalescing with any run already waiting. Cron times are UTC. A failed run is logged by the
+/// run itself; the scheduler keeps ticking.
 pub async fn start_scheduler(
     materializer: Materializer,
     expr: &str,
@@ -48,9 +68,18 @@ pub async fn start_scheduler(
             continue;
         }
         let materializer = materializer.clone();
+        let rebuild = rebuild.trim().to_string();
         let job = Job::new_async(expr.trim(), move |_id, _lock| {
-            let materializer = materializer.clone();
+            let (materializer, rebuild) = (materializer.clone(), rebuild.clone());
             Box::pin(async move {
+                let due = kind == RunKind::Incremental
+                    && rebuild_due(&materializer.context().summary, &rebuild, Utc::now())
+                        .await
+                        .unwrap_or(false);
+                if due {
+                    tracing::info!("a full rebuild is due by ANALYTICS_REBUILD_SCHEDULE (its tick was missed): this run rebuilds");
+                }
+                let kind = if due { RunKind::Full } else { kind };
                 let ticket = materializer.request_as(RunTrigger::Schedule, None, kind).await;
                 if ticket.coalesced {
                     tracing::debug!(kind = kind.as_str(), "schedule tick joined a run already waiting");
