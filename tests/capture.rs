@@ -324,6 +324,13 @@ backend_test! {
             let (mode, applied) = run_capture(&t.db, id).await;
             assert_eq!(mode.as_deref(), Some("installed"), "{why}");
             assert!(applied.is_some(), "{why}");
+            let drift: Option<i64> = sqlx::query("SELECT CAST(drift_findings AS BIGINT) FROM analytics_run WHERE id = $1")
+                .bind(id)
+                .fetch_one(&t.db.pool)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(drift, Some(0), "with capture the drift checks find nothing: {why}");
             assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, &why).await;
             assert_eq!(log_rows(&t.db).await, 0, "the run pruned what it applied: {why}");
             prev_end = end;

@@ -566,3 +566,70 @@ backend_test! {
         assert_eq!(reloaded.day(yesterday).unwrap().active_success.len(), 2, "users 1 and 1001");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Drift checks (without change capture)
+// ---------------------------------------------------------------------------------------------
+
+/// `(drift_findings, drift)` of run `id`.
+async fn run_drift(db: &Db, id: i64) -> (Option<i64>, Option<String>) {
+    let row = sqlx::query("SELECT CAST(drift_findings AS BIGINT), drift FROM analytics_run WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+backend_test! {
+    async fn without_capture_a_delete_the_settle_window_cannot_see_is_found_reported_and_repaired(
+        backend: Backend,
+    ) {
+        // Arrange: Lagos; the store starts at the local date of now − 730 days (06-15 2024 at
+        // 06-15 2026 10:00 UTC). Run 2 checks the third group of seven stored days (its id
+        // mod the number of groups is 2): the 15th to 21st stored dates. A 100.00 success
+        // deposit sits on the 17th (2024-07-01); user 7 joined on 06-01 2026, the only sign-up on the
+        // stored days (user 1 joined before them).
+        let tz = chrono_tz::Africa::Lagos;
+        let now = utc(2026, 6, 15, 10, 0);
+        let f = UserFlags::default();
+        let fixture = Fixture::default()
+            .user(1, "2024-01-01 00:00:00", f)
+            .user(7, "2026-06-01 12:00:00", f)
+            .wallet(1, 1, "0", "0")
+            .wallet(7, 7, "0", "0")
+            .tx(1, 1, "deposit", "credit", "100.00", "success", "2024-07-01 12:00:00", None)
+            .tx(2, 1, "deposit", "credit", "25.00", "success", "2026-06-14 12:00:00", None);
+        let t = fresh(backend, &fixture.script(backend)).await;
+        migrate(&t.db).await.unwrap();
+        let reference = summary_db(backend).await;
+        let a = context(&t, &t.db, tz);
+        let first = run(&a, now, RunKind::Incremental).await;
+        assert_eq!(first, 1);
+        assert_eq!(run_drift(&t.db, first).await, (None, None), "a rebuild has nothing to check");
+
+        // Act: both deleted in place (outside the settle window), then run 2.
+        execute(&t.db, "DELETE FROM wallet_wallettransaction WHERE id = 1").await;
+        execute(&t.db, "DELETE FROM wallet_wallet WHERE id = 7").await;
+        execute(&t.db, "DELETE FROM accounts_user WHERE id = 7").await;
+        let second = run(&a, now + Duration::minutes(5), RunKind::Incremental).await;
+
+        // Assert: both found and named; the day was read again, so the stored days and the
+        // snapshots are those of a full rebuild except for the sign-up set, which only a
+        // rebuild restores (the users check cannot say which day lost the user).
+        let (count, text) = run_drift(&t.db, second).await;
+        assert_eq!(count, Some(2), "{text:?}");
+        let text = text.unwrap();
+        assert!(text.contains("users who joined on the stored days (2024-06-15 to 2026-06-14): stored 1, platform 0"), "{text}");
+        assert!(text.contains("day 2024-07-01: transactions deposit/credit/success: stored 1 (100.00) fresh 0 (0.00)"), "{text}");
+        assert_eq!(stored_statuses(&t.db, "2024-07-01").await, Vec::<String>::new());
+        // The next run finds the users again (until a rebuild), and the rebuild clears it.
+        let third = run(&a, now + Duration::minutes(10), RunKind::Incremental).await;
+        assert_eq!(run_drift(&t.db, third).await.0, Some(1));
+        let rebuilt = run(&a, now + Duration::minutes(15), RunKind::Full).await;
+        assert_eq!(run_drift(&t.db, rebuilt).await, (None, None));
+        let fourth = run(&a, now + Duration::minutes(20), RunKind::Incremental).await;
+        assert_eq!(run_drift(&t.db, fourth).await, (Some(0), None));
+        assert_equals_full_rebuild(&t, &t.db, &reference, tz, now + Duration::minutes(20), "after the rebuild").await;
+    }
+}

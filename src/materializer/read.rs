@@ -15,7 +15,7 @@ use super::store::Snapshot;
 use super::{RunContext, RunKind};
 use crate::capture::{read_changes, read_cursor, read_state, Capture, ChangeBatch};
 use crate::db::{limit_read, ReadScope};
-use crate::metrics::days::{CaptureMark, Since};
+use crate::metrics::days::{CaptureMark, Drift, Since};
 use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
 use crate::telemetry::error_chain;
 use crate::time::local_date;
@@ -122,6 +122,8 @@ pub(crate) struct RunDays {
     /// Rows changed that the run applied from the change log (`None` without capture or when
     /// it rebuilt).
     pub changes_applied: Option<usize>,
+    /// What the drift checks found (`None` when the run rebuilt: every day is fresh).
+    pub drift: Option<Drift>,
 }
 
 /// The most log rows a run applies as deltas; past it (a bulk load or a long outage) it
@@ -198,6 +200,11 @@ async fn run_days(
             match prior.refresh(src, now, span_start, since, &mut hourly).await? {
                 Ok(mut r) => {
                     warn_differing(r.store.attach_hours(hourly));
+                    let drift = r.store.check_drift(src, run_id, &r.read).await?;
+                    report_drift(&drift, capture);
+                    r.changed.extend(drift.repaired.iter().copied());
+                    r.changed.sort();
+                    r.changed.dedup();
                     let changes_applied = match since {
                         Since::Log(batch, _) => Some(batch.changes.len()),
                         Since::Settle(_) => None,
@@ -209,6 +216,7 @@ async fn run_days(
                         changes: Changes::Days(r.changed),
                         capture,
                         changes_applied,
+                        drift: Some(drift),
                     });
                 }
                 Err(why) => tracing::info!(?why, "stored days cannot be refreshed: this run rebuilds them"),
@@ -229,7 +237,24 @@ async fn run_days(
         changes: Changes::All,
         capture,
         changes_applied: None,
+        drift: None,
     })
+}
+
+/// Logs what the drift checks found: expected now and then without change capture (a delete, an
+/// update older than the settle window), a broken log with it.
+fn report_drift(drift: &Drift, capture: &str) {
+    if !drift.found() {
+        return;
+    }
+    let findings = drift.findings.join("; ");
+    if capture == "installed" {
+        tracing::error!(%findings, repaired = ?drift.repaired, "stored days differed from the platform although change capture is installed: \
+            were its triggers disabled (a restore with triggers off)? The days found were read again; `recompute --full` rebuilds the rest");
+    } else {
+        tracing::warn!(%findings, repaired = ?drift.repaired, "stored days differed from the platform (a change the settle window cannot see): \
+            the days found were read again; the scheduled full rebuild catches the rest, change capture (`capture install`) all of it");
+    }
 }
 
 /// Logs stored days that a read by the hour found changed.

@@ -151,7 +151,7 @@ async fn run_recorded(
 }
 
 /// What a run did with the day store.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct DayWork {
     kind: RunKind,
     reread: usize,
@@ -159,6 +159,7 @@ struct DayWork {
     written: usize,
     capture: &'static str,
     changes_applied: Option<usize>,
+    drift: Option<(usize, String)>,
 }
 
 async fn execute(
@@ -188,6 +189,7 @@ async fn execute(
         },
         capture: days.capture,
         changes_applied: days.changes_applied,
+        drift: days.drift.as_ref().map(|d| (d.findings.len(), d.findings.join("\n"))),
     };
     let write = async {
         let mut conn = ctx.summary.pool.acquire().await?;
@@ -219,6 +221,7 @@ async fn execute(
             platform_lag_ms: work.platform_lag_ms,
             capture: work.capture,
             changes_applied: work.changes_applied,
+            drift: work.drift.clone(),
         };
         finish_run(&mut tx, ctx.summary.dialect, run_id, started, None, Some(row)).await?;
         tx.commit().await?;

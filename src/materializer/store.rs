@@ -126,7 +126,7 @@ pub async fn cancel_running(
 }
 
 /// What a successful run did, as its row records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunWork {
     /// Refresh or rebuild of the stored days.
     pub kind: RunKind,
@@ -138,6 +138,8 @@ pub struct RunWork {
     pub capture: &'static str,
     /// Changed rows applied from the change log (none when it rebuilt or ran without capture).
     pub changes_applied: Option<usize>,
+    /// How many differences the drift checks found, and what they were (none when it rebuilt).
+    pub drift: Option<(usize, String)>,
 }
 
 /// Marks a run finished, `failed` with its error or `succeeded` with what it did (`work`).
@@ -156,21 +158,24 @@ pub async fn finish_run(
     let ms = q.int((finished - started_at).num_milliseconds().max(0));
     let err = error.map_or("NULL".to_string(), |e| q.text(e));
     let null = || "NULL".to_string();
-    let (kind, reread, lag, capture, applied) = match work {
+    let count = |q: &mut Sql, n: usize| q.int(i64::try_from(n).unwrap_or(i64::MAX));
+    let (kind, reread, lag, capture, applied, findings, drift) = match &work {
         Some(w) => (
             q.text(w.kind.as_str()),
-            q.int(i64::try_from(w.days_reread).unwrap_or(i64::MAX)),
+            count(&mut q, w.days_reread),
             q.int(w.platform_lag_ms),
             q.text(w.capture),
-            w.changes_applied.map_or_else(null, |n| q.int(i64::try_from(n).unwrap_or(i64::MAX))),
+            w.changes_applied.map_or_else(null, |n| count(&mut q, n)),
+            w.drift.as_ref().map_or_else(null, |(n, _)| count(&mut q, *n)),
+            w.drift.as_ref().filter(|(n, _)| *n > 0).map_or_else(null, |(_, d)| q.text(d.clone())),
         ),
-        None => (null(), null(), null(), null(), null()),
+        None => (null(), null(), null(), null(), null(), null(), null()),
     };
     let id = q.int(run_id);
     q.push(&format!(
         "UPDATE analytics_run SET status = {status}, finished_at = {at}, duration_ms = {ms}, error = {err}, \
          kind = {kind}, days_reread = {reread}, platform_lag_ms = {lag}, capture = {capture}, \
-         changes_applied = {applied} WHERE id = {id}"
+         changes_applied = {applied}, drift_findings = {findings}, drift = {drift} WHERE id = {id}"
     ));
     q.execute(conn).await?;
     Ok(())

@@ -13,7 +13,6 @@ use super::outcome::RunError;
 use super::read::{begin_read, read_payloads};
 use super::store::load_snapshots;
 use super::RunContext;
-use crate::metrics::days::Day;
 use crate::metrics::num::kobo;
 use crate::metrics::{DaySlot, DayStore, Endpoint, Source, Window};
 
@@ -159,71 +158,12 @@ pub async fn verify_days(ctx: &RunContext) -> Result<(usize, Vec<DayMismatch>), 
         out.push(DayMismatch { day: None, facts: base, settling: false });
     }
     for (old, new) in stored.days().iter().zip(fresh.days()) {
-        let facts = day_differences(old, new);
+        let facts = old.differences(new);
         if !facts.is_empty() {
             out.push(DayMismatch { day: Some(old.date), facts, settling: old.date >= settle_from });
         }
     }
     Ok((stored.len(), out))
-}
-
-/// What differs between two reads of one day, fact by fact.
-fn day_differences(stored: &Day, fresh: &Day) -> Vec<String> {
-    let mut out = Vec::new();
-    let tx = |d: &Day| -> BTreeMap<String, (i64, i64)> {
-        d.activity
-            .tx
-            .iter()
-            .map(|g| {
-                let p2p = if g.p2p { "/p2p" } else { "" };
-                (format!("transactions {}/{}/{}{p2p}", g.category, g.tx_type, g.status), (g.count, g.kobo))
-            })
-            .collect()
-    };
-    let orders = |d: &Day| -> BTreeMap<String, (i64, i64)> {
-        let kinds = [
-            ("p2p deposit orders", &d.activity.p2p),
-            ("crypto purchases", &d.activity.crypto),
-            ("p2p withdraw orders", &d.withdrawals),
-        ];
-        kinds
-            .into_iter()
-            .flat_map(|(kind, groups)| {
-                groups.iter().map(move |g| {
-                    let network =
-                        if g.network.is_empty() { String::new() } else { format!("/{}", g.network) };
-                    (format!("{kind} {}{network}", g.status), (g.count, g.kobo))
-                })
-            })
-            .collect()
-    };
-    let bonuses = |d: &Day| -> BTreeMap<String, (i64, i64)> {
-        d.bonuses.iter().map(|g| (format!("bonuses {}", g.status), (g.count, g.kobo))).collect()
-    };
-    for pick in [tx, orders, bonuses] {
-        let (a, b) = (pick(stored), pick(fresh));
-        for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
-            let (x, y) = (a.get(key).copied().unwrap_or_default(), b.get(key).copied().unwrap_or_default());
-            if x != y {
-                out.push(format!("{key}: stored {} ({}) fresh {} ({})", x.0, kobo(x.1), y.0, kobo(y.1)));
-            }
-        }
-    }
-    let sets = [
-        ("active users", &stored.active, &fresh.active),
-        ("users with a success transaction", &stored.active_success, &fresh.active_success),
-        ("sign-ups", &stored.joined, &fresh.joined),
-    ];
-    for (name, a, b) in sets {
-        if a != b {
-            out.push(format!("{name}: stored {} fresh {}", a.len(), b.len()));
-        }
-    }
-    if stored.referrals != fresh.referrals {
-        let total = |d: &Day| d.referrals.iter().map(|(_, n)| n).sum::<i64>();
-        out.push(format!("referrals: stored {} fresh {}", total(stored), total(fresh)));
-    }
-    out
 }
 
 /// A fresh read of the days from `from` to the last whole day before `read_at`, in one

@@ -12,6 +12,7 @@
 
 mod apply;
 mod cover;
+mod drift;
 mod read;
 
 use std::sync::{Arc, RwLock};
@@ -26,6 +27,7 @@ use crate::time::{local_date, local_midnight};
 
 pub use apply::NotApplicable;
 pub use cover::{slot_bounds, Cover};
+pub use drift::{Drift, DAYS_PER_RUN};
 pub use read::{NeedsRebuild, Refresh, Since, Watermarks};
 
 use crate::capture::Cursor;

@@ -65,6 +65,8 @@ pub struct Refresh {
     pub store: DayStore,
     /// How many days were read from the platform.
     pub reread: usize,
+    /// Which days were read from the platform.
+    pub read: BTreeSet<NaiveDate>,
     /// Dates whose facts differ from the previous store (or are new to it).
     pub changed: Vec<NaiveDate>,
 }
@@ -253,6 +255,7 @@ impl DayStore {
         changed.dedup();
         changed.retain(|d| *d >= first);
         let reread = dates.len();
+        let read = dates.clone();
         let capture = match since {
             Since::Log(_, mark) => Some(mark.clone()),
             Since::Settle(_) => None,
@@ -268,7 +271,7 @@ impl DayStore {
             capture,
         };
         let store = DayStore::from_parts(parts).expect("refreshed days are consecutive");
-        Ok(Ok(Refresh { store, reread, changed }))
+        Ok(Ok(Refresh { store, reread, read, changed }))
     }
 }
 
