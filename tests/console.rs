@@ -217,6 +217,8 @@ browser_test! {
         assert!(browser.text("#next-rebuild").await.contains("03:30:00 UTC · cron 0 30 3 * * *"));
         assert!(browser.text("#last-rebuild .card-value").await.ends_with("ago"));
         assert_eq!(browser.text("#platform-lag .card-value").await, "current", "a primary is never behind");
+        assert_eq!(browser.text("#capture .card-value").await, "not installed");
+        assert_eq!(browser.text("#drift .card-value").await, "rebuilt", "the set-up run rebuilt every day");
         let status: Value = app.staff_get("/api/analytics/admin/status/").await.json().await.unwrap();
         let days = status["day_store"]["days"].as_u64().unwrap();
         assert_eq!(browser.text("#day-store .card-value").await, format!("{days} days"));

@@ -31,6 +31,16 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 #[tokio::test]
 async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
     let app = spawn_app(Backend::Sqlite).await;
+    // Change capture, a rebuild under it and an incremental run: the capture and drift gauges.
+    mafita_analytics::capture::install(&app.db.db).await.unwrap();
+    for _ in 0..2 {
+        assert!(app.staff_post("/api/analytics/admin/recompute/?wait=true").await.status().is_success());
+    }
+    let status: serde_json::Value = app.staff_get("/api/analytics/admin/status/").await.json().await.unwrap();
+    assert_eq!(status["capture"]["mode"], "installed", "{status}");
+    assert_eq!(status["capture"]["changes_applied"], 0, "{status}");
+    assert_eq!(status["capture"]["log_rows"], 0, "{status}");
+    assert_eq!(status["drift"]["findings"], 0, "{status}");
     // Answers of every source, so every labelled series exists.
     assert!(app.staff_get("/api/analytics/kpis/?days=7").await.status().is_success());
     assert!(app.staff_get("/api/analytics/kpis/?days=9").await.status().is_success());
@@ -57,7 +67,7 @@ async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
         .iter()
         .flat_map(|p| p["targets"].as_array().unwrap().iter().map(|t| t["expr"].as_str().unwrap()))
         .collect();
-    assert_eq!(exprs.len(), 14);
+    assert_eq!(exprs.len(), 17);
     let in_dashboard = metric_names(&exprs.join("\n"));
     let rules = yaml_rust2::YamlLoader::load_from_str(&deploy_file("prometheus/alerts.yml")).unwrap();
     let rule_exprs: Vec<&str> = rules[0]["groups"][0]["rules"]
@@ -66,14 +76,14 @@ async fn the_dashboard_and_the_alerts_query_only_metrics_the_service_exports() {
         .iter()
         .map(|r| r["expr"].as_str().unwrap())
         .collect();
-    assert_eq!(rule_exprs.len(), 7);
+    assert_eq!(rule_exprs.len(), 10);
     let in_rules = metric_names(&rule_exprs.join("\n"));
 
     for name in in_dashboard.iter().chain(&in_rules) {
         assert!(exported.contains(name), "{name} is queried but /metrics does not export it:\n{scrape}");
     }
     // Every family the service exports is on the dashboard (a histogram through its buckets).
-    assert_eq!(families.len(), 11, "{families:?}");
+    assert_eq!(families.len(), 14, "{families:?}");
     for name in &families {
         let shown = in_dashboard.contains(name) || in_dashboard.contains(&format!("{name}_bucket"));
         assert!(shown, "{name} is exported but not on the dashboard");

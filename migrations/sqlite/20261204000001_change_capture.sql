@@ -6,5 +6,6 @@ ALTER TABLE analytics_day_store ADD COLUMN capture_epoch TEXT NULL;
 ALTER TABLE analytics_day_store ADD COLUMN capture_cursor TEXT NULL;
 ALTER TABLE analytics_run ADD COLUMN capture TEXT NULL;
 ALTER TABLE analytics_run ADD COLUMN changes_applied INTEGER NULL;
+ALTER TABLE analytics_run ADD COLUMN capture_log_rows INTEGER NULL;
 ALTER TABLE analytics_run ADD COLUMN drift_findings INTEGER NULL;
 ALTER TABLE analytics_run ADD COLUMN drift TEXT NULL;

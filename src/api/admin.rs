@@ -153,6 +153,18 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
     // when a run lands, and the snapshots are reloaded then.
     let last_full_rebuild_at = state.snapshots.last_full_rebuild().map(rfc3339_micros);
     let platform_lag_ms = state.snapshots.platform_lag_ms();
+    let newest = state.snapshots.newest_success();
+    let capture = CaptureState {
+        mode: newest.as_ref().and_then(|r| r.capture.clone()),
+        run_id: newest.as_ref().map(|r| r.id),
+        changes_applied: newest.as_ref().and_then(|r| r.changes_applied),
+        log_rows: newest.as_ref().and_then(|r| r.capture_log_rows),
+    };
+    let drift = DriftState {
+        run_id: newest.as_ref().map(|r| r.id),
+        findings: newest.as_ref().and_then(|r| r.drift_findings),
+        detail: newest.as_ref().and_then(|r| r.drift.clone()),
+    };
     let cadence = &state.cadence;
     let next_run = Cadence::next_after(cadence.schedule.as_deref(), now);
     let next_rebuild = Cadence::next_after(cadence.rebuild_schedule.as_deref(), now);
@@ -184,6 +196,8 @@ pub async fn status(State(state): State<Arc<AppState>>, _user: StaffUser) -> Res
         stale_after_seconds: stale_after.map(|d| d.as_secs()),
         last_error,
         platform_lag_ms,
+        capture,
+        drift,
         databases: Databases {
             platform: DatabaseState { reachable: platform, kind: state.platform.dialect_name().into() },
             summary: DatabaseState { reachable: summary, kind: state.summary.dialect_name().into() },

@@ -105,8 +105,41 @@ pub struct Status {
     /// ms: 0 when it read a primary or a caught-up standby; on a standby behind, its snapshots
     /// are as of its last replayed commit (their `computed_at`). Null before any run.
     pub platform_lag_ms: Option<i64>,
+    /// How runs learn the platform's changes, as the newest successful run found it.
+    pub capture: CaptureState,
+    /// What the newest successful run's drift checks found.
+    pub drift: DriftState,
     /// Reachability of both databases.
     pub databases: Databases,
+}
+
+/// `capture` of the status: change capture on the platform, as the newest successful run
+/// found it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct CaptureState {
+    /// `installed` (runs apply the change log), `absent` (runs re-read the settle window and
+    /// rely on drift checks and the scheduled rebuild), `incomplete` (a trigger is missing or
+    /// disabled: the log is not trusted); null before any run.
+    pub mode: Option<String>,
+    /// The run this describes.
+    pub run_id: Option<i64>,
+    /// Changed rows that run applied from the log (null when it rebuilt or ran without capture).
+    pub changes_applied: Option<i64>,
+    /// Rows left in the log after it (counted up to a million): a log that only grows means
+    /// nothing prunes it (runs on a standby: run `capture prune` on the primary).
+    pub log_rows: Option<i64>,
+}
+
+/// `drift` of the status: what the newest successful run's drift checks found.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct DriftState {
+    /// The run this describes.
+    pub run_id: Option<i64>,
+    /// Differences found between the stored days and the platform (days found were read
+    /// again); 0 when all agreed, null when the run rebuilt every day.
+    pub findings: Option<i64>,
+    /// What they were, one per line.
+    pub detail: Option<String>,
 }
 
 /// `tasks` of the status.

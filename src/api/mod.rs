@@ -251,6 +251,24 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         extra.push_str("# TYPE analytics_platform_lag_seconds gauge\n");
         let _ = writeln!(extra, "analytics_platform_lag_seconds {}", lag as f64 / 1000.0);
     }
+    if let Some(run) = state.snapshots.newest_success() {
+        // Read with the snapshots, from the newest successful run (any instance).
+        if let Some(mode) = &run.capture {
+            extra.push_str("# HELP analytics_capture_mode How runs learn the platform's changes (1 for the mode the newest successful run found: installed, absent or incomplete).\n");
+            extra.push_str("# TYPE analytics_capture_mode gauge\n");
+            let _ = writeln!(extra, "analytics_capture_mode{{mode=\"{mode}\"}} 1");
+        }
+        if let Some(rows) = run.capture_log_rows {
+            extra.push_str("# HELP analytics_capture_log_rows Rows left in the platform's change log after the newest successful run (counted up to 1e6).\n");
+            extra.push_str("# TYPE analytics_capture_log_rows gauge\n");
+            let _ = writeln!(extra, "analytics_capture_log_rows {rows}");
+        }
+        if let Some(findings) = run.drift_findings {
+            extra.push_str("# HELP analytics_drift_findings Differences the newest successful run's drift checks found between the stored days and the platform.\n");
+            extra.push_str("# TYPE analytics_drift_findings gauge\n");
+            let _ = writeln!(extra, "analytics_drift_findings {findings}");
+        }
+    }
     // Runs are counted by this instance's worker, in memory: a scrape never queries a
     // database, so scrapes cost nothing and cannot starve requests.
     extra.push_str("# HELP analytics_runs_total Runs this instance's worker finished, by outcome (per instance; sum over instances for the total).\n");

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::response::{Prepared, Source};
 use crate::db::{Db, Sql};
-use crate::materializer::store::{list_runs, load_snapshots, RunFilter};
+use crate::materializer::store::{list_runs, load_snapshots, RunFilter, RunRecord};
 use crate::metrics::Endpoint;
 
 /// One loaded snapshot.
@@ -33,7 +33,7 @@ pub struct SnapshotCache {
     current: RwLock<Arc<SnapshotMap>>,
     newest_run: RwLock<Option<i64>>,
     last_full_rebuild: RwLock<Option<DateTime<Utc>>>,
-    platform_lag_ms: RwLock<Option<i64>>,
+    newest_success: RwLock<Option<RunRecord>>,
 }
 
 impl SnapshotCache {
@@ -63,7 +63,13 @@ impl SnapshotCache {
     /// ms (a hot standby's replay lag; 0 on a primary), read with the snapshots like
     /// [`Self::last_full_rebuild`].
     pub fn platform_lag_ms(&self) -> Option<i64> {
-        *self.platform_lag_ms.read().expect("not poisoned")
+        self.newest_success().and_then(|r| r.platform_lag_ms)
+    }
+
+    /// The newest successful run (any instance), read with the snapshots: its capture mode,
+    /// change-log size and drift findings are what `admin/status/` and `/metrics` report.
+    pub fn newest_success(&self) -> Option<RunRecord> {
+        self.newest_success.read().expect("not poisoned").clone()
     }
 
     /// Whether anything is loaded.
@@ -122,11 +128,11 @@ impl SnapshotCache {
         }
         match list_runs(summary, RunFilter::LastSucceeded).await {
             Ok(mut runs) => {
-                if let Some(lag) = runs.pop().and_then(|r| r.platform_lag_ms) {
-                    *self.platform_lag_ms.write().expect("not poisoned") = Some(lag);
+                if let Some(run) = runs.pop() {
+                    *self.newest_success.write().expect("not poisoned") = Some(run);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "could not read the newest run's platform lag"),
+            Err(e) => tracing::warn!(error = %e, "could not read the newest successful run"),
         }
         *self.current.write().expect("not poisoned") = Arc::new(map);
         *self.newest_run.write().expect("not poisoned") = Some(marker);

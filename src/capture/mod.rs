@@ -24,6 +24,6 @@ pub mod log;
 
 pub use ddl::{install_sql, script, uninstall_sql, CAPTURED, LOG_TABLE, STATE_TABLE};
 pub use log::{
-    install, prune, read_changes, read_cursor, read_state, status, uninstall, Capture, CaptureStatus, Change,
-    ChangeBatch, Cursor, RowVersion,
+    count_rows, install, prune, read_changes, read_cursor, read_state, status, uninstall, Capture,
+    CaptureStatus, Change, ChangeBatch, Cursor, RowVersion,
 };

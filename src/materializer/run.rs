@@ -235,8 +235,11 @@ async fn execute(
     }
     match written {
         Ok(true) => {
-            if let Some(mark) = days.store.capture().filter(|_| ctx.prune_log) {
-                prune_log(ctx, &mark.cursor).await;
+            if let Some(mark) = days.store.capture() {
+                if ctx.prune_log {
+                    prune_log(ctx, &mark.cursor).await;
+                }
+                record_log_size(ctx, run_id).await;
             }
             Ok(work)
         }
@@ -256,6 +259,20 @@ async fn prune_log(ctx: &RunContext, cursor: &crate::capture::Cursor) {
             "could not prune the change log from here (a standby or a read-only role?): run `mafita-analytics \
              capture prune` against the primary"
         ),
+    }
+}
+
+/// Counts what the change log holds after the run and adds it to the run's row (the size gauge).
+async fn record_log_size(ctx: &RunContext, run_id: i64) {
+    let counted = match crate::capture::count_rows(&ctx.platform).await {
+        Ok(rows) => match ctx.summary.pool.acquire().await {
+            Ok(mut conn) => super::store::record_log_rows(&mut conn, ctx.summary.dialect, run_id, rows).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(e) = counted {
+        tracing::warn!(run_id, error = %error_chain(&e), "could not record the change log's size");
     }
 }
 

@@ -142,6 +142,20 @@ pub struct RunWork {
     pub drift: Option<(usize, String)>,
 }
 
+/// Records how many rows the change log held after run `run_id` pruned it.
+pub async fn record_log_rows(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    rows: i64,
+) -> Result<(), sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    let (rows, id) = (q.int(rows), q.int(run_id));
+    q.push(&format!("UPDATE analytics_run SET capture_log_rows = {rows} WHERE id = {id}"));
+    q.execute(conn).await?;
+    Ok(())
+}
+
 /// Marks a run finished, `failed` with its error or `succeeded` with what it did (`work`).
 pub async fn finish_run(
     conn: &mut AnyConnection,
@@ -395,6 +409,19 @@ pub struct RunRecord {
     /// caught-up standby; on a standby behind, the run's windows end at its last replayed
     /// commit. Null until the run succeeds.
     pub platform_lag_ms: Option<i64>,
+    /// Change capture as the run found it on the platform: `installed`, `absent` (runs re-read
+    /// the settle window) or `incomplete` (a trigger is missing: not trusted). Null until the
+    /// run succeeds.
+    pub capture: Option<String>,
+    /// Changed rows it applied from the change log; null when it rebuilt or ran without capture.
+    pub changes_applied: Option<i64>,
+    /// Rows left in the change log after the run (counted up to a million); null without capture.
+    pub capture_log_rows: Option<i64>,
+    /// How many differences its drift checks found between the stored days and the platform
+    /// (days found were read again); null when it rebuilt.
+    pub drift_findings: Option<i64>,
+    /// What they were, one per line.
+    pub drift: Option<String>,
 }
 
 /// Which runs [`list_runs`] returns, newest first.
@@ -436,7 +463,9 @@ pub async fn list_runs(db: &Db, filter: RunFilter) -> Result<Vec<RunRecord>, sql
     };
     q.push(&format!(
         "SELECT id, trigger, requested_by, status, {}, {}, duration_ms, windows, error, kind, \
-         CAST(days_reread AS BIGINT), CAST(platform_lag_ms AS BIGINT) FROM analytics_run {condition} ORDER BY id DESC LIMIT {limit}",
+         CAST(days_reread AS BIGINT), CAST(platform_lag_ms AS BIGINT), capture, CAST(changes_applied AS BIGINT), \
+         CAST(capture_log_rows AS BIGINT), CAST(drift_findings AS BIGINT), drift \
+         FROM analytics_run {condition} ORDER BY id DESC LIMIT {limit}",
         ts("started_at"),
         ts("finished_at"),
     ));
@@ -467,5 +496,10 @@ fn run_record(row: &sqlx::any::AnyRow) -> Result<RunRecord, sqlx::Error> {
         kind: row.try_get::<Option<String>, _>(9)?.map(|k| known("kind", &k)).transpose()?,
         days_reread: row.try_get(10)?,
         platform_lag_ms: row.try_get(11)?,
+        capture: row.try_get(12)?,
+        changes_applied: row.try_get(13)?,
+        capture_log_rows: row.try_get(14)?,
+        drift_findings: row.try_get(15)?,
+        drift: row.try_get(16)?,
     })
 }

@@ -105,6 +105,9 @@ function renderHealth(s) {
       store ? '' : 'warn'),
     card('platform-lag', 'Platform read', lagText(s.platform_lag_ms),
       'newest successful run; on a standby behind, runs end at its last replayed commit', s.platform_lag_ms > 0 ? 'warn' : 'ok'),
+    card('capture', 'Change capture', captureText(s.capture), captureDetail(s.capture), captureTone(s.capture)),
+    card('drift', 'Drift checks', driftText(s.drift), s.drift.detail || 'stored days compared with the platform by the newest run',
+      s.drift.findings > 0 ? 'warn' : ''),
     card('tasks', 'Background tasks', restarts === 0 ? 'healthy' : `${restarts} restart(s)`,
       s.tasks.run_worker.last_panic ? `last panic: ${s.tasks.run_worker.last_panic.message}` : 'run worker and reloader', restarts === 0 ? 'ok' : 'warn'),
   ];
@@ -115,6 +118,28 @@ function renderHealth(s) {
       ` (${last.trigger}, ${utc(last.finished_at || last.started_at)}): `, last.error || 'no message');
   }
   show($('last-error'), Boolean(last));
+}
+
+function captureText(c) {
+  return { installed: 'installed', absent: 'not installed', incomplete: 'incomplete' }[c.mode] || 'no run yet';
+}
+
+function captureDetail(c) {
+  if (c.mode === 'installed') {
+    const applied = c.changes_applied === null ? 'rebuilt the days' : `applied ${count.format(c.changes_applied)} changed rows`;
+    return `run #${c.run_id} ${applied} · ${count.format(c.log_rows || 0)} rows left in the log`;
+  }
+  if (c.mode === 'incomplete') return 'a capture trigger is missing or disabled: runs re-read the settle window (capture install)';
+  return c.mode ? 'runs re-read the settle window; drift checks and the nightly rebuild catch the rest (capture install)' : '';
+}
+
+function captureTone(c) {
+  return { installed: 'ok', incomplete: 'bad', absent: 'warn' }[c.mode] || '';
+}
+
+function driftText(d) {
+  if (d.findings === null) return d.run_id ? 'rebuilt' : 'no run yet';
+  return d.findings === 0 ? 'none found' : `${count.format(d.findings)} found`;
 }
 
 function lagText(ms) {
