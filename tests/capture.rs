@@ -596,3 +596,53 @@ backend_test! {
         assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, "BTC renamed").await;
     }
 }
+
+backend_test! {
+    async fn verify_on_a_live_platform_with_capture_lists_moves_and_fails_only_on_real_disagreement(
+        backend: Backend,
+    ) {
+        use mafita_analytics::materializer::verify::verify_platform;
+        // Arrange: a platform with capture, runs, then the platform keeps changing: statuses at
+        // every age, a deleted account, a balance and a flag.
+        let tz = chrono_tz::Africa::Lagos;
+        let mut p = Platform::new(21);
+        let now = utc(2026, 6, 15, 10, 0);
+        let t = fresh(backend, &p.initial(now).script(backend)).await;
+        migrate(&t.db).await.unwrap();
+        capture::install(&t.db).await.unwrap();
+        let a = context(&t, &t.db, tz);
+        run(&a, now, RunKind::Incremental).await;
+        let ctx = mafita_analytics::materializer::RunContext { clock: mafita_analytics::time::Clock::fixed(now), ..a.clone() };
+        let quiet = verify_platform(&ctx).await.unwrap();
+        assert!(quiet.agrees() && quiet.fields.is_empty() && quiet.differing_days.is_empty(), "{:#?}", quiet.fields);
+        assert_eq!(quiet.changes_since, Some(0));
+        let mut sql = Vec::new();
+        for _ in 0..8 {
+            let (table, id, _) = any_row(&mut p);
+            let status = p.pick(table.statuses()).to_string();
+            sql.push(format!("UPDATE {} SET status = '{status}' WHERE id = {id}", table.name()));
+        }
+        sql.extend(delete_account(p.users[4]));
+        sql.push(format!("UPDATE accounts_user SET is_merchant = NOT is_merchant WHERE id = {}", p.users[5]));
+        sql.push(format!("UPDATE wallet_wallet SET balance = 123456.78 WHERE user_id = {}", p.users[6]));
+        transaction(&t.db, &sql).await;
+
+        // Act + assert: every difference is a move since the run, none a disagreement.
+        let live = verify_platform(&ctx).await.unwrap();
+        assert!(live.changes_since.unwrap() > 0);
+        assert!(!live.fields.is_empty(), "the platform moved under the snapshots");
+        assert!(live.agrees(), "{:#?}", live.fields.iter().filter(|m| m.moved.is_none()).collect::<Vec<_>>());
+        assert!(live.differing_days.is_empty(), "with the logged changes applied the days agree: {:#?}", live.differing_days);
+        assert!(live.fields.iter().any(|m| m.field == "wallet.total_balance"
+            && m.moved.as_deref().is_some_and(|w| w.starts_with("current state"))));
+
+        // A stored day corrupted by hand (what a broken log would leave): a disagreement.
+        let corrupt = "UPDATE analytics_day_transaction SET tx_count = tx_count + 1 WHERE day = (SELECT MIN(day) FROM analytics_day_transaction)";
+        sqlx::raw_sql(corrupt).execute(&t.db.pool).await.unwrap();
+        let broken = verify_platform(&ctx).await.unwrap();
+        assert!(!broken.agrees());
+        let bad: Vec<_> = broken.differing_days.iter().filter(|d| d.moved.is_none()).collect();
+        assert_eq!(bad.len(), 1, "{bad:#?}");
+        assert!(bad[0].facts.iter().any(|f| f.starts_with("transactions ")), "{bad:#?}");
+    }
+}

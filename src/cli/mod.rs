@@ -16,7 +16,7 @@ use crate::materializer::indexes::create_indexes;
 use crate::materializer::run::cancel;
 use crate::materializer::schedule::rebuild_due;
 use crate::materializer::store::migrate;
-use crate::materializer::verify::{verify, verify_days};
+use crate::materializer::verify::verify_platform;
 use crate::materializer::{run_once_as, RunContext, RunKind, RunTrigger};
 use crate::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
 use crate::seed::{seed, SeedOptions};
@@ -250,31 +250,57 @@ async fn run_recompute(args: RecomputeArgs) -> anyhow::Result<()> {
 async fn run_verify(args: SummaryArgs) -> anyhow::Result<()> {
     let ctx = run_context(&args).await?;
     require_summary_tables(&ctx).await?;
-    let (checked, mismatches) = verify(&ctx).await?;
-    for m in &mismatches {
+    let v = verify_platform(&ctx).await?;
+    let verdict = |moved: &Option<String>| match moved {
+        Some(why) => format!("moved: {why}"),
+        None => "DIFFERS".to_string(),
+    };
+    for m in &v.fields {
         println!(
-            "{} days={} {}: stored {} recomputed {}",
-            m.endpoint, m.window_days, m.field, m.stored, m.recomputed
+            "{} days={} {}: stored {} recomputed {} ({})",
+            m.endpoint,
+            m.window_days,
+            m.field,
+            m.stored,
+            m.recomputed,
+            verdict(&m.moved)
         );
     }
-    let (days, differing) = verify_days(&ctx).await?;
-    for d in &differing {
+    for d in &v.differing_days {
         let day = d.day.map_or("before the first stored day".to_string(), |d| format!("day {d}"));
-        let fix = if d.settling {
-            "inside the settle window: the next run re-reads it"
-        } else {
-            "older than the settle window: run `mafita-analytics recompute --full`"
+        let why = match (&d.moved, v.changes_since) {
+            (Some(why), _) => format!("moved: {why}"),
+            (None, Some(_)) => {
+                "DIFFERS even with the changes logged since the run applied: run `mafita-analytics \
+                 recompute --full` and check that nothing writes with capture's triggers disabled"
+                    .to_string()
+            }
+            (None, None) => "DIFFERS: older than the settle window, the incremental runs cannot see it; run \
+                 `mafita-analytics recompute --full` (change capture would have applied it)"
+                .to_string(),
         };
-        println!("{day} ({fix}): {}", d.facts.join("; "));
+        println!("{day} ({why}): {}", d.facts.join("; "));
     }
-    if mismatches.is_empty() && differing.is_empty() {
-        eprintln!("all {checked} stored snapshots and {days} stored days agree with the platform database");
+    let moved = v.fields.iter().filter(|m| m.moved.is_some()).count()
+        + v.differing_days.iter().filter(|d| d.moved.is_some()).count();
+    let since = v.changes_since.map_or("no change capture".to_string(), |n| {
+        format!("{n} rows changed since the run, from the change log")
+    });
+    if v.agrees() {
+        eprintln!(
+            "all {} stored snapshots and {} stored days agree with the platform database ({moved} differences are \
+             changes since the run; {since})",
+            v.snapshots, v.days
+        );
         return Ok(());
     }
     anyhow::bail!(
-        "{} fields differ across {checked} stored snapshots; {} of {days} stored days differ",
-        mismatches.len(),
-        differing.len()
+        "{} fields of {} stored snapshots and {} of {} stored days disagree with the platform ({moved} more \
+         differences are changes since the run; {since})",
+        v.fields.iter().filter(|m| m.moved.is_none()).count(),
+        v.snapshots,
+        v.differing_days.iter().filter(|d| d.moved.is_none()).count(),
+        v.days
     )
 }
 

@@ -311,7 +311,7 @@ async fn read_platform(
 
 /// Awaits `reads` of `jobs` payloads for at most one statement timeout per job: SQLite has no
 /// statement timeout, so the read as a whole is bounded here on every backend.
-async fn within_budget<T>(
+pub(crate) async fn within_budget<T>(
     ctx: &RunContext,
     jobs: usize,
     reads: impl std::future::Future<Output = Result<T, MetricError>>,

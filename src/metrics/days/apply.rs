@@ -123,6 +123,26 @@ pub(super) async fn apply(
     Ok(Ok(changed))
 }
 
+impl super::DayStore {
+    /// This store with `batch` applied and nothing read but what the deltas need: the days as
+    /// the next run would store them before it reads the days that ended since. `verify` compares
+    /// it with a fresh read of the same days.
+    pub async fn with_changes(
+        &self,
+        src: &mut Source<'_>,
+        batch: &ChangeBatch,
+    ) -> Result<Result<super::DayStore, NotApplicable>, sqlx::Error> {
+        let mut store = self.clone();
+        let mut base = (*store.base).clone();
+        let target = Target { tz: store.tz, first: store.first, days: &mut store.days, base: &mut base };
+        if let Err(why) = apply(src, target, batch).await? {
+            return Ok(Err(why));
+        }
+        store.base = Arc::new(base);
+        Ok(Ok(store))
+    }
+}
+
 /// Adds `fact` (times `sign`) where its instant falls: the base before the first day, a stored
 /// day and its hour slot, or nowhere after the stored days (those are read live). The date
 /// changed, if a stored one.
