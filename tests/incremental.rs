@@ -633,3 +633,40 @@ backend_test! {
         assert_equals_full_rebuild(&t, &t.db, &reference, tz, now + Duration::minutes(20), "after the rebuild").await;
     }
 }
+
+/// On PostgreSQL (the summary database replicas share with concurrent runs) a load that began
+/// before a run committed sees that run's days, base and store row not at all: one snapshot,
+/// not statement by statement.
+#[cfg_attr(pg_unreachable, ignore = "PostgreSQL was unreachable when the tests were built (build.rs)")]
+#[tokio::test]
+async fn a_replica_load_reads_one_run_even_when_another_commits_during_it() {
+    use mafita_analytics::materializer::days::{begin_snapshot, current_store};
+    // Arrange: run 1; a load begins (its snapshot taken); run 2 commits with a changed day.
+    let tz = chrono_tz::Africa::Lagos;
+    let t = fresh(Backend::Postgres, &settled_platform().script(Backend::Postgres)).await;
+    migrate(&t.db).await.unwrap();
+    let ctx = context(&t, &t.db, tz);
+    let now = utc(2026, 6, 15, 10, 0);
+    let first = run(&ctx, now, RunKind::Incremental).await;
+    let mut conn = t.db.pool.acquire().await.unwrap();
+    let mut tx = begin_snapshot(&mut conn, t.db.dialect).await.unwrap();
+    sqlx::query("SELECT 1 FROM analytics_run LIMIT 1").execute(&mut *tx).await.unwrap();
+    let rows =
+        Fixture::default().tx(3001, 1, "airtime", "debit", "2.50", "success", "2026-06-14 18:00:00", None);
+    execute(&t.db, &rows.rows_script(Backend::Postgres)).await;
+    let second = run(&ctx, now + Duration::minutes(30), RunKind::Incremental).await;
+    assert!(second > first);
+
+    // Act: the load goes on inside its snapshot.
+    let (meta, store) = current_store(&mut tx, t.db.dialect, tz, &DaySlot::default()).await.unwrap().unwrap();
+
+    // Assert: run 1's store row and days; 06-14 without the new airtime.
+    assert_eq!(meta.run_id, first);
+    let day = store.day(date(2026, 6, 14)).unwrap();
+    assert_eq!(
+        day.activity.tx.iter().filter(|g| g.category == "airtime").count(),
+        0,
+        "{:?}",
+        day.activity.tx
+    );
+}

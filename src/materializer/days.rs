@@ -507,12 +507,27 @@ fn serialize(set: &RoaringBitmap) -> Vec<u8> {
     bytes
 }
 
+/// Begins the read transaction stored days are loaded in: one snapshot, so the store row, the
+/// day rows and the base all belong to one run even when another run commits mid-load (on
+/// PostgreSQL `REPEATABLE READ`; a SQLite read transaction is one snapshot already in WAL mode,
+/// and in rollback-journal mode a writer waits for it).
+pub async fn begin_snapshot(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    dialect: Dialect,
+) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    if dialect == Dialect::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 /// Brings `slot` up to the days the summary database holds, loading only what was rewritten
 /// since the slot's run when it can; returns the run the slot now holds (`None` when nothing
 /// usable is stored). What API instances do when a run they did not run has landed.
 pub async fn load_into(slot: &DaySlot, summary: &Db, tz: Tz) -> Result<Option<i64>, LoadError> {
     let mut conn = summary.pool.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mut tx = begin_snapshot(&mut conn, summary.dialect).await?;
     let Some((meta, store)) = current_store(&mut tx, summary.dialect, tz, slot).await? else {
         return Ok(None);
     };

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::Connection;
 
-use super::days::{current_store, Changes, LoadError};
+use super::days::{begin_snapshot, current_store, Changes, LoadError};
 use super::outcome::{platform_error, RunError};
 use super::standby::{bound, read_replay, PlatformNow, CONFLICT_ATTEMPTS, CONFLICT_BACKOFF};
 use super::store::Snapshot;
@@ -85,7 +85,7 @@ async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<Arc<
         |e: &dyn std::error::Error| RunError::Write(format!("reading the stored days: {}", error_chain(e)));
     let started = std::time::Instant::now();
     let mut conn = ctx.summary.pool.acquire().await.map_err(|e| summary(&e))?;
-    let mut tx = conn.begin().await.map_err(|e| summary(&e))?;
+    let mut tx = begin_snapshot(&mut conn, ctx.summary.dialect).await.map_err(|e| summary(&e))?;
     let (meta, store) = match current_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, &ctx.days).await {
         Ok(Some(found)) => found,
         Ok(None) => {

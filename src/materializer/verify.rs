@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::days::{current_store, LoadError};
+use super::days::{begin_snapshot, current_store, LoadError};
 use super::outcome::{platform_error, RunError};
 use super::read::{begin_read, within_budget};
 use super::store::{load_snapshots, StoredSnapshot};
@@ -112,7 +112,7 @@ pub async fn verify_platform(ctx: &RunContext) -> Result<Verification, VerifyErr
     if stored.is_empty() {
         return Err(VerifyError::Empty);
     }
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mut tx = begin_snapshot(&mut conn, ctx.summary.dialect).await?;
     // An empty slot: every stored day is loaded, none taken from memory.
     let empty = DaySlot::default();
     let days = match current_store(&mut tx, ctx.summary.dialect, ctx.settings.tz, &empty).await {
