@@ -29,6 +29,8 @@ BIN=./target/release/mafita-analytics
 export ANALYTICS_JWT_SECRET=bench-only-signing-key
 export RUST_LOG=mafita_analytics=info
 OUT=BENCHMARKS.md
+# bench/capture.sh keeps its own section in the same file; this script rewrites the rest.
+CAPTURE_SECTION=$(sed -n '/^<!-- capture -->$/,/^<!-- \/capture -->$/p' "$OUT" 2>/dev/null || true)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; pkill -f "mafita-analytics serve --database-url $PG/bench_" 2>/dev/null || true' EXIT
 
@@ -253,4 +255,5 @@ for scale in $SCALES; do
   } >> "$OUT"
   echo "$scale done"
 done
+if [ -n "$CAPTURE_SECTION" ]; then printf '\n%s\n' "$CAPTURE_SECTION" >> "$OUT"; fi
 echo "wrote $OUT"

@@ -195,8 +195,9 @@ impl Captured {
 /// How many triggers a complete installation has on `dialect`.
 pub fn expected_triggers(dialect: Dialect) -> i64 {
     let per_table = match dialect {
-        // One for inserts and deletes, one for updates (with its WHEN condition).
-        Dialect::Postgres => 2,
+        // One for inserts and deletes, one for updates (with its WHEN condition), one for
+        // TRUNCATE (which fires no row trigger).
+        Dialect::Postgres => 3,
         Dialect::Sqlite => 3,
     };
     per_table * CAPTURED.len() as i64
@@ -234,6 +235,13 @@ pub fn install_sql(dialect: Dialect) -> Vec<String> {
                  version INTEGER NOT NULL,\n    epoch TEXT NOT NULL,\n    installed_at TIMESTAMPTZ NOT NULL,\n    \
                  pruned_below XID8 NOT NULL\n)"
             ));
+            // A TRUNCATE removes rows without a row trigger: it renews the epoch, so the next run
+            // rebuilds instead of applying an incomplete log.
+            out.push(format!(
+                "CREATE OR REPLACE FUNCTION {TRIGGER_PREFIX}truncated() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    \
+                 UPDATE {STATE_TABLE} SET epoch = md5(random()::text || clock_timestamp()::text) WHERE id = 1;\n    \
+                 RETURN NULL;\nEND\n$$"
+            ));
             for t in &CAPTURED {
                 let name = t.trigger();
                 out.push(format!(
@@ -255,10 +263,16 @@ pub fn install_sql(dialect: Dialect) -> Vec<String> {
                      EXECUTE FUNCTION {name}()",
                     t.changed(dialect)
                 ));
+                out.push(format!("DROP TRIGGER IF EXISTS {name}_truncate ON {table}"));
+                out.push(format!(
+                    "CREATE TRIGGER {name}_truncate AFTER TRUNCATE ON {table} FOR EACH STATEMENT \
+                     EXECUTE FUNCTION {TRIGGER_PREFIX}truncated()"
+                ));
                 // Fire in every session, also those in `session_replication_role = replica`
                 // (logical replication, some restore tools): a change they skip is a change lost.
-                out.push(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}_write"));
-                out.push(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}_update"));
+                for kind in ["write", "update", "truncate"] {
+                    out.push(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}_{kind}"));
+                }
             }
             out.push(format!(
                 "INSERT INTO {STATE_TABLE} (id, version, epoch, installed_at, pruned_below) \
@@ -315,8 +329,9 @@ pub fn uninstall_sql(dialect: Dialect) -> Vec<String> {
         let (name, table) = (t.trigger(), t.table);
         match dialect {
             Dialect::Postgres => {
-                out.push(format!("DROP TRIGGER IF EXISTS {name}_write ON {table}"));
-                out.push(format!("DROP TRIGGER IF EXISTS {name}_update ON {table}"));
+                for kind in ["write", "update", "truncate"] {
+                    out.push(format!("DROP TRIGGER IF EXISTS {name}_{kind} ON {table}"));
+                }
                 out.push(format!("DROP FUNCTION IF EXISTS {name}()"));
             }
             Dialect::Sqlite => {
@@ -325,6 +340,9 @@ pub fn uninstall_sql(dialect: Dialect) -> Vec<String> {
                 }
             }
         }
+    }
+    if dialect == Dialect::Postgres {
+        out.push(format!("DROP FUNCTION IF EXISTS {TRIGGER_PREFIX}truncated()"));
     }
     out.push(format!("DROP TABLE IF EXISTS {LOG_TABLE}"));
     out.push(format!("DROP TABLE IF EXISTS {STATE_TABLE}"));

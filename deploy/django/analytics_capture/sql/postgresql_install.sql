@@ -34,6 +34,13 @@ CREATE TABLE IF NOT EXISTS analytics_capture (
     pruned_below XID8 NOT NULL
 );
 
+CREATE OR REPLACE FUNCTION analytics_capture_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE analytics_capture SET epoch = md5(random()::text || clock_timestamp()::text) WHERE id = 1;
+    RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION analytics_capture_wallet_wallettransaction() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -55,9 +62,15 @@ DROP TRIGGER IF EXISTS analytics_capture_wallet_wallettransaction_update ON wall
 
 CREATE TRIGGER analytics_capture_wallet_wallettransaction_update AFTER UPDATE ON wallet_wallettransaction FOR EACH ROW WHEN ((OLD.created_at) IS DISTINCT FROM (NEW.created_at) OR (OLD.user_id) IS DISTINCT FROM (NEW.user_id) OR (OLD.status) IS DISTINCT FROM (NEW.status) OR (OLD.category) IS DISTINCT FROM (NEW.category) OR (OLD.tx_type) IS DISTINCT FROM (NEW.tx_type) OR (COALESCE(substr(OLD.reference, 1, 4) = 'p2p-', false)) IS DISTINCT FROM (COALESCE(substr(NEW.reference, 1, 4) = 'p2p-', false)) OR (CAST(OLD.amount * 100 AS BIGINT)) IS DISTINCT FROM (CAST(NEW.amount * 100 AS BIGINT))) EXECUTE FUNCTION analytics_capture_wallet_wallettransaction();
 
+DROP TRIGGER IF EXISTS analytics_capture_wallet_wallettransaction_truncate ON wallet_wallettransaction;
+
+CREATE TRIGGER analytics_capture_wallet_wallettransaction_truncate AFTER TRUNCATE ON wallet_wallettransaction FOR EACH STATEMENT EXECUTE FUNCTION analytics_capture_truncated();
+
 ALTER TABLE wallet_wallettransaction ENABLE ALWAYS TRIGGER analytics_capture_wallet_wallettransaction_write;
 
 ALTER TABLE wallet_wallettransaction ENABLE ALWAYS TRIGGER analytics_capture_wallet_wallettransaction_update;
+
+ALTER TABLE wallet_wallettransaction ENABLE ALWAYS TRIGGER analytics_capture_wallet_wallettransaction_truncate;
 
 CREATE OR REPLACE FUNCTION analytics_capture_p2p_depositorder() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -80,9 +93,15 @@ DROP TRIGGER IF EXISTS analytics_capture_p2p_depositorder_update ON p2p_deposito
 
 CREATE TRIGGER analytics_capture_p2p_depositorder_update AFTER UPDATE ON p2p_depositorder FOR EACH ROW WHEN ((OLD.created_at) IS DISTINCT FROM (NEW.created_at) OR (OLD.buyer_id) IS DISTINCT FROM (NEW.buyer_id) OR (OLD.status) IS DISTINCT FROM (NEW.status) OR (CAST(OLD.total_price * 100 AS BIGINT)) IS DISTINCT FROM (CAST(NEW.total_price * 100 AS BIGINT))) EXECUTE FUNCTION analytics_capture_p2p_depositorder();
 
+DROP TRIGGER IF EXISTS analytics_capture_p2p_depositorder_truncate ON p2p_depositorder;
+
+CREATE TRIGGER analytics_capture_p2p_depositorder_truncate AFTER TRUNCATE ON p2p_depositorder FOR EACH STATEMENT EXECUTE FUNCTION analytics_capture_truncated();
+
 ALTER TABLE p2p_depositorder ENABLE ALWAYS TRIGGER analytics_capture_p2p_depositorder_write;
 
 ALTER TABLE p2p_depositorder ENABLE ALWAYS TRIGGER analytics_capture_p2p_depositorder_update;
+
+ALTER TABLE p2p_depositorder ENABLE ALWAYS TRIGGER analytics_capture_p2p_depositorder_truncate;
 
 CREATE OR REPLACE FUNCTION analytics_capture_p2p_withdraworder() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -105,9 +124,15 @@ DROP TRIGGER IF EXISTS analytics_capture_p2p_withdraworder_update ON p2p_withdra
 
 CREATE TRIGGER analytics_capture_p2p_withdraworder_update AFTER UPDATE ON p2p_withdraworder FOR EACH ROW WHEN ((OLD.created_at) IS DISTINCT FROM (NEW.created_at) OR (OLD.seller_id) IS DISTINCT FROM (NEW.seller_id) OR (OLD.status) IS DISTINCT FROM (NEW.status) OR (CAST(OLD.total_price * 100 AS BIGINT)) IS DISTINCT FROM (CAST(NEW.total_price * 100 AS BIGINT))) EXECUTE FUNCTION analytics_capture_p2p_withdraworder();
 
+DROP TRIGGER IF EXISTS analytics_capture_p2p_withdraworder_truncate ON p2p_withdraworder;
+
+CREATE TRIGGER analytics_capture_p2p_withdraworder_truncate AFTER TRUNCATE ON p2p_withdraworder FOR EACH STATEMENT EXECUTE FUNCTION analytics_capture_truncated();
+
 ALTER TABLE p2p_withdraworder ENABLE ALWAYS TRIGGER analytics_capture_p2p_withdraworder_write;
 
 ALTER TABLE p2p_withdraworder ENABLE ALWAYS TRIGGER analytics_capture_p2p_withdraworder_update;
+
+ALTER TABLE p2p_withdraworder ENABLE ALWAYS TRIGGER analytics_capture_p2p_withdraworder_truncate;
 
 CREATE OR REPLACE FUNCTION analytics_capture_gasfee_cryptopurchase() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -130,9 +155,15 @@ DROP TRIGGER IF EXISTS analytics_capture_gasfee_cryptopurchase_update ON gasfee_
 
 CREATE TRIGGER analytics_capture_gasfee_cryptopurchase_update AFTER UPDATE ON gasfee_cryptopurchase FOR EACH ROW WHEN ((OLD.created_at) IS DISTINCT FROM (NEW.created_at) OR (OLD.user_id) IS DISTINCT FROM (NEW.user_id) OR (OLD.crypto_id) IS DISTINCT FROM (NEW.crypto_id) OR (OLD.status) IS DISTINCT FROM (NEW.status) OR (CAST(OLD.total_price * 100 AS BIGINT)) IS DISTINCT FROM (CAST(NEW.total_price * 100 AS BIGINT))) EXECUTE FUNCTION analytics_capture_gasfee_cryptopurchase();
 
+DROP TRIGGER IF EXISTS analytics_capture_gasfee_cryptopurchase_truncate ON gasfee_cryptopurchase;
+
+CREATE TRIGGER analytics_capture_gasfee_cryptopurchase_truncate AFTER TRUNCATE ON gasfee_cryptopurchase FOR EACH STATEMENT EXECUTE FUNCTION analytics_capture_truncated();
+
 ALTER TABLE gasfee_cryptopurchase ENABLE ALWAYS TRIGGER analytics_capture_gasfee_cryptopurchase_write;
 
 ALTER TABLE gasfee_cryptopurchase ENABLE ALWAYS TRIGGER analytics_capture_gasfee_cryptopurchase_update;
+
+ALTER TABLE gasfee_cryptopurchase ENABLE ALWAYS TRIGGER analytics_capture_gasfee_cryptopurchase_truncate;
 
 CREATE OR REPLACE FUNCTION analytics_capture_rewards_bonus() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -155,9 +186,15 @@ DROP TRIGGER IF EXISTS analytics_capture_rewards_bonus_update ON rewards_bonus;
 
 CREATE TRIGGER analytics_capture_rewards_bonus_update AFTER UPDATE ON rewards_bonus FOR EACH ROW WHEN ((OLD.created_at) IS DISTINCT FROM (NEW.created_at) OR (OLD.user_id) IS DISTINCT FROM (NEW.user_id) OR (OLD.status) IS DISTINCT FROM (NEW.status) OR (CAST(OLD.amount * 100 AS BIGINT)) IS DISTINCT FROM (CAST(NEW.amount * 100 AS BIGINT))) EXECUTE FUNCTION analytics_capture_rewards_bonus();
 
+DROP TRIGGER IF EXISTS analytics_capture_rewards_bonus_truncate ON rewards_bonus;
+
+CREATE TRIGGER analytics_capture_rewards_bonus_truncate AFTER TRUNCATE ON rewards_bonus FOR EACH STATEMENT EXECUTE FUNCTION analytics_capture_truncated();
+
 ALTER TABLE rewards_bonus ENABLE ALWAYS TRIGGER analytics_capture_rewards_bonus_write;
 
 ALTER TABLE rewards_bonus ENABLE ALWAYS TRIGGER analytics_capture_rewards_bonus_update;
+
+ALTER TABLE rewards_bonus ENABLE ALWAYS TRIGGER analytics_capture_rewards_bonus_truncate;
 
 CREATE OR REPLACE FUNCTION analytics_capture_accounts_user() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -180,9 +217,15 @@ DROP TRIGGER IF EXISTS analytics_capture_accounts_user_update ON accounts_user;
 
 CREATE TRIGGER analytics_capture_accounts_user_update AFTER UPDATE ON accounts_user FOR EACH ROW WHEN ((OLD.date_joined) IS DISTINCT FROM (NEW.date_joined) OR (OLD.referred_by_id) IS DISTINCT FROM (NEW.referred_by_id)) EXECUTE FUNCTION analytics_capture_accounts_user();
 
+DROP TRIGGER IF EXISTS analytics_capture_accounts_user_truncate ON accounts_user;
+
+CREATE TRIGGER analytics_capture_accounts_user_truncate AFTER TRUNCATE ON accounts_user FOR EACH STATEMENT EXECUTE FUNCTION analytics_capture_truncated();
+
 ALTER TABLE accounts_user ENABLE ALWAYS TRIGGER analytics_capture_accounts_user_write;
 
 ALTER TABLE accounts_user ENABLE ALWAYS TRIGGER analytics_capture_accounts_user_update;
+
+ALTER TABLE accounts_user ENABLE ALWAYS TRIGGER analytics_capture_accounts_user_truncate;
 
 CREATE OR REPLACE FUNCTION analytics_capture_gasfee_crypto() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -205,9 +248,15 @@ DROP TRIGGER IF EXISTS analytics_capture_gasfee_crypto_update ON gasfee_crypto;
 
 CREATE TRIGGER analytics_capture_gasfee_crypto_update AFTER UPDATE ON gasfee_crypto FOR EACH ROW WHEN ((OLD.network) IS DISTINCT FROM (NEW.network)) EXECUTE FUNCTION analytics_capture_gasfee_crypto();
 
+DROP TRIGGER IF EXISTS analytics_capture_gasfee_crypto_truncate ON gasfee_crypto;
+
+CREATE TRIGGER analytics_capture_gasfee_crypto_truncate AFTER TRUNCATE ON gasfee_crypto FOR EACH STATEMENT EXECUTE FUNCTION analytics_capture_truncated();
+
 ALTER TABLE gasfee_crypto ENABLE ALWAYS TRIGGER analytics_capture_gasfee_crypto_write;
 
 ALTER TABLE gasfee_crypto ENABLE ALWAYS TRIGGER analytics_capture_gasfee_crypto_update;
+
+ALTER TABLE gasfee_crypto ENABLE ALWAYS TRIGGER analytics_capture_gasfee_crypto_truncate;
 
 INSERT INTO analytics_capture (id, version, epoch, installed_at, pruned_below) VALUES (1, 1, md5(random()::text || clock_timestamp()::text), now(), '0') ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, epoch = EXCLUDED.epoch, installed_at = EXCLUDED.installed_at;
 

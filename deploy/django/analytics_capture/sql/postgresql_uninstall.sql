@@ -4,11 +4,15 @@ DROP TRIGGER IF EXISTS analytics_capture_wallet_wallettransaction_write ON walle
 
 DROP TRIGGER IF EXISTS analytics_capture_wallet_wallettransaction_update ON wallet_wallettransaction;
 
+DROP TRIGGER IF EXISTS analytics_capture_wallet_wallettransaction_truncate ON wallet_wallettransaction;
+
 DROP FUNCTION IF EXISTS analytics_capture_wallet_wallettransaction();
 
 DROP TRIGGER IF EXISTS analytics_capture_p2p_depositorder_write ON p2p_depositorder;
 
 DROP TRIGGER IF EXISTS analytics_capture_p2p_depositorder_update ON p2p_depositorder;
+
+DROP TRIGGER IF EXISTS analytics_capture_p2p_depositorder_truncate ON p2p_depositorder;
 
 DROP FUNCTION IF EXISTS analytics_capture_p2p_depositorder();
 
@@ -16,11 +20,15 @@ DROP TRIGGER IF EXISTS analytics_capture_p2p_withdraworder_write ON p2p_withdraw
 
 DROP TRIGGER IF EXISTS analytics_capture_p2p_withdraworder_update ON p2p_withdraworder;
 
+DROP TRIGGER IF EXISTS analytics_capture_p2p_withdraworder_truncate ON p2p_withdraworder;
+
 DROP FUNCTION IF EXISTS analytics_capture_p2p_withdraworder();
 
 DROP TRIGGER IF EXISTS analytics_capture_gasfee_cryptopurchase_write ON gasfee_cryptopurchase;
 
 DROP TRIGGER IF EXISTS analytics_capture_gasfee_cryptopurchase_update ON gasfee_cryptopurchase;
+
+DROP TRIGGER IF EXISTS analytics_capture_gasfee_cryptopurchase_truncate ON gasfee_cryptopurchase;
 
 DROP FUNCTION IF EXISTS analytics_capture_gasfee_cryptopurchase();
 
@@ -28,11 +36,15 @@ DROP TRIGGER IF EXISTS analytics_capture_rewards_bonus_write ON rewards_bonus;
 
 DROP TRIGGER IF EXISTS analytics_capture_rewards_bonus_update ON rewards_bonus;
 
+DROP TRIGGER IF EXISTS analytics_capture_rewards_bonus_truncate ON rewards_bonus;
+
 DROP FUNCTION IF EXISTS analytics_capture_rewards_bonus();
 
 DROP TRIGGER IF EXISTS analytics_capture_accounts_user_write ON accounts_user;
 
 DROP TRIGGER IF EXISTS analytics_capture_accounts_user_update ON accounts_user;
+
+DROP TRIGGER IF EXISTS analytics_capture_accounts_user_truncate ON accounts_user;
 
 DROP FUNCTION IF EXISTS analytics_capture_accounts_user();
 
@@ -40,7 +52,11 @@ DROP TRIGGER IF EXISTS analytics_capture_gasfee_crypto_write ON gasfee_crypto;
 
 DROP TRIGGER IF EXISTS analytics_capture_gasfee_crypto_update ON gasfee_crypto;
 
+DROP TRIGGER IF EXISTS analytics_capture_gasfee_crypto_truncate ON gasfee_crypto;
+
 DROP FUNCTION IF EXISTS analytics_capture_gasfee_crypto();
+
+DROP FUNCTION IF EXISTS analytics_capture_truncated();
 
 DROP TABLE IF EXISTS analytics_change_log;
 
