@@ -1,7 +1,7 @@
 //! mafita-analytics: MafitaPay's CEO-dashboard metrics, precomputed and served from memory.
 //!
 //! Layers, bottom to top (a module imports only from those below it): [`time`], [`task`],
-//! [`telemetry`], [`memory`] → [`db`] → [`config`], [`seed`] → [`metrics`] → [`materializer`]
+//! [`telemetry`], [`memory`] → [`db`] → [`capture`] → [`config`], [`seed`] → [`metrics`] → [`materializer`]
 //! → [`api`] → [`cli`]. `main.rs` only parses the command line and dispatches.
 
 pub mod api;
