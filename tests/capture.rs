@@ -517,7 +517,7 @@ backend_test! {
         // A trigger dropped by hand: capture is incomplete and not trusted.
         let drop_trigger = match backend {
             Backend::Sqlite => "DROP TRIGGER analytics_capture_rewards_bonus_delete",
-            Backend::Postgres => "DROP TRIGGER analytics_capture_rewards_bonus_write ON rewards_bonus",
+            Backend::Postgres => "DROP TRIGGER analytics_capture_rewards_bonus_delete ON rewards_bonus",
         };
         sqlx::raw_sql(drop_trigger).execute(&t.db.pool).await.unwrap();
         let mut conn = t.db.pool.acquire().await.unwrap();

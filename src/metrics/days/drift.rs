@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 
-use super::read::read_days;
+use super::read::{read_days, runs};
 use super::{Day, DayStore};
 use crate::db::Bucket;
 use crate::metrics::facts::orders::order_groups;
@@ -69,7 +69,7 @@ impl DayStore {
         let step = usize::try_from(run_id.rem_euclid(steps as i64)).unwrap_or(0);
         let chosen: Vec<NaiveDate> =
             candidates.iter().skip(step * DAYS_PER_RUN).take(DAYS_PER_RUN).copied().collect();
-        for (from, to) in spans(&chosen) {
+        for (from, to) in runs(&chosen) {
             let read = additive_facts(src, from, to).await?;
             for day in read {
                 let stored = self.day(day.date).expect("a stored day");
@@ -81,7 +81,7 @@ impl DayStore {
             }
         }
         drift.checked = chosen;
-        for (from, to) in spans(&drift.repaired) {
+        for (from, to) in runs(&drift.repaired) {
             for day in read_days(src, from, to).await? {
                 let i = usize::try_from((day.date - self.first).num_days()).expect("a stored day");
                 self.days[i] = Arc::new(day);
@@ -119,18 +119,6 @@ impl DayStore {
         }
         Ok(())
     }
-}
-
-/// Consecutive runs of `dates` (ascending) as `[from, to)`.
-fn spans(dates: &[NaiveDate]) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-    for &d in dates {
-        match out.last_mut() {
-            Some((_, to)) if *to == d => *to = d + Duration::days(1),
-            _ => out.push((d, d + Duration::days(1))),
-        }
-    }
-    out
 }
 
 /// The counts and kobo sums of the days `[from, to)` (no user sets: the cheap part of a day).

@@ -275,8 +275,8 @@ impl DayStore {
     }
 }
 
-/// Consecutive runs of dates as `[from, to)` pairs.
-fn runs(dates: &BTreeSet<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
+/// Consecutive runs of `dates` (ascending) as `[from, to)` pairs.
+pub(super) fn runs<'d>(dates: impl IntoIterator<Item = &'d NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
     let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
     for &d in dates {
         match out.last_mut() {
