@@ -124,7 +124,7 @@ pgbench_run() {
   maxtx=$(psql "$url" -Atc "select max(id) from wallet_wallettransaction")
   "$PGBENCH" -n -c 4 -j 2 -T "$seconds" -D maxwallet="$maxwallet" -D maxtx="$maxtx" "$@" "$url" 2>/dev/null
 }
-lat_of() { awk '/latency average/ {print $4}'; }
+lat_of() { awk '/^latency average/ {print $4; exit}'; }
 tps_of() { awk '/^tps/ {printf "%.0f\n", $3}'; }
 
 {
@@ -150,24 +150,6 @@ for scale in $SCALES; do
   $BIN create-indexes --database-url "$url" >/dev/null 2>&1
   $BIN migrate --database-url "$url" >/dev/null 2>&1
   tx=$(psql "$url" -Atc "select count(*) from wallet_wallettransaction")
-
-  # 1. The triggers' cost to the platform's writes (interleaved, 20 s each).
-  declare -A lat=() tps=()
-  for mode in without with; do : > "$TMP/lat_$mode"; : > "$TMP/tps_$mode"; : > "$TMP/latfast_$mode"; done
-  for _ in $(seq "$RUNS"); do
-    for mode in without with; do
-      if [ $mode = with ]; then $BIN capture install --database-url "$url" >/dev/null 2>&1; else $BIN capture uninstall --database-url "$url" >/dev/null 2>&1; fi
-      pgbench_run "$url" 20 -f "$TMP/write.sql" > "$TMP/pgb"
-      lat_of < "$TMP/pgb" >> "$TMP/lat_$mode"; tps_of < "$TMP/pgb" >> "$TMP/tps_$mode"
-      # Where commits cost nothing (synchronous_commit off): the triggers' CPU cost alone.
-      PGOPTIONS="-c synchronous_commit=off" pgbench_run "$url" 20 -f "$TMP/write.sql" > "$TMP/pgb"
-      lat_of < "$TMP/pgb" >> "$TMP/latfast_$mode"
-    done
-  done
-  for mode in without with; do
-    lat[$mode]=$(median < "$TMP/lat_$mode"); tps[$mode]=$(median < "$TMP/tps_$mode"); lat[fast_$mode]=$(median < "$TMP/latfast_$mode")
-  done
-  over() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f %%", (b - a) / a * 100}'; }
 
   # 2. An incremental run after an hour of changes, with and without capture.
   declare -A fresh=() served=() reread=() applied=()
@@ -200,6 +182,25 @@ for scale in $SCALES; do
     kill -TERM "$server"; wait "$server" 2>/dev/null || true
   done
 
+  # 1. The triggers' cost to the platform's writes (interleaved, 20 s each; after the runs, whose
+  # "hour of changes" it would otherwise swamp with a day of rows).
+  declare -A lat=() tps=()
+  for mode in without with; do : > "$TMP/lat_$mode"; : > "$TMP/tps_$mode"; : > "$TMP/latfast_$mode"; done
+  for _ in $(seq "$RUNS"); do
+    for mode in without with; do
+      if [ $mode = with ]; then $BIN capture install --database-url "$url" >/dev/null 2>&1; else $BIN capture uninstall --database-url "$url" >/dev/null 2>&1; fi
+      pgbench_run "$url" 20 -f "$TMP/write.sql" > "$TMP/pgb"
+      lat_of < "$TMP/pgb" >> "$TMP/lat_$mode"; tps_of < "$TMP/pgb" >> "$TMP/tps_$mode"
+      # Where commits cost nothing (synchronous_commit off): the triggers' CPU cost alone.
+      PGOPTIONS="-c synchronous_commit=off" pgbench_run "$url" 20 -f "$TMP/write.sql" > "$TMP/pgb"
+      lat_of < "$TMP/pgb" >> "$TMP/latfast_$mode"
+    done
+  done
+  for mode in without with; do
+    lat[$mode]=$(median < "$TMP/lat_$mode"); tps[$mode]=$(median < "$TMP/tps_$mode"); lat[fast_$mode]=$(median < "$TMP/latfast_$mode")
+  done
+  over() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f %%", (b - a) / a * 100}'; }
+
   {
     echo "### Scale $scale: $users users, $tx wallet transactions"
     echo
@@ -218,7 +219,7 @@ done
 # every 10 s, with and without capture.
 url="$PG/bench_$(echo "$last" | tr 'A-Z' 'a-z')"
 seconds=$(( SOAK_MINUTES * 60 ))
-declare -A lag50=() lag99=() cpu=() logmax=() wlat=() runs=() runmed=()
+declare -A lag50=() lag99=() cpu=() machine=() logmax=() wlat=() runs=() runmed=() today=()
 for mode in without with; do
   if [ $mode = with ]; then $BIN capture install --database-url "$url" >/dev/null 2>&1; else $BIN capture uninstall --database-url "$url" >/dev/null 2>&1; fi
   $BIN recompute --full --database-url "$url" >/dev/null 2>&1
@@ -229,7 +230,8 @@ for mode in without with; do
   server=$!
   wait_ready "$port"
   ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-  cpu0=$(ticks)
+  busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+  cpu0=$(ticks); read -r busy0 total0 < <(busy)
   pgbench_run "$url" "$seconds" -R "$SOAK_RATE" -f "$TMP/write.sql@95" -f "$TMP/delete.sql@3" -f "$TMP/reverse.sql@2" > "$TMP/soak_pgb_$mode" &
   writers=$!
   : > "$TMP/lag_$mode"; : > "$TMP/log_$mode"
@@ -241,8 +243,9 @@ for mode in without with; do
     sleep 1
   done
   wait "$writers" || true
-  cpu1=$(ticks)
+  cpu1=$(ticks); read -r busy1 total1 < <(busy)
   kill -TERM "$server"; wait "$server" 2>/dev/null || true
+  machine[$mode]=$(awk -v a="$busy0" -v b="$busy1" -v c="$total0" -v d="$total1" 'BEGIN {printf "%.0f", (b - a) / (d - c) * 100}')
   hz=$(getconf CLK_TCK)
   cpu[$mode]=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$hz" -v s="$seconds" 'BEGIN {printf "%.1f", (b - a) / hz / s * 100}')
   lag50[$mode]=$(pct 50 < "$TMP/lag_$mode"); lag99[$mode]=$(pct 99 < "$TMP/lag_$mode")
@@ -250,6 +253,7 @@ for mode in without with; do
   wlat[$mode]=$(lat_of < "$TMP/soak_pgb_$mode")
   runs[$mode]=$(psql "$url" -Atc "select count(*) from analytics_run where id > $first_run and status = 'succeeded'")
   runmed[$mode]=$(psql "$url" -Atc "select percentile_cont(0.5) within group (order by duration_ms) from analytics_run where id > $first_run and status = 'succeeded'")
+  today[$mode]=$(psql "$url" -Atc "select count(*) from wallet_wallettransaction where created_at >= date_trunc('day', now() at time zone 'Africa/Lagos') at time zone 'Africa/Lagos'")
 done
 {
   echo "### Soak at scale $last: $SOAK_RATE platform transactions a second for $SOAK_MINUTES minutes, a run every 10 s"
@@ -262,7 +266,9 @@ done
   echo "|---|---|---|---|"
   echo "| served numbers behind the platform, p50 / p99 | ${lag50[without]} s / ${lag99[without]} s | ${lag50[with]} s / ${lag99[with]} s | p99 < 15 s |"
   echo "| runs (succeeded), median duration | ${runs[without]}, ${runmed[without]} ms | ${runs[with]}, ${runmed[with]} ms | |"
-  echo "| CPU of the service | ${cpu[without]} % | ${cpu[with]} % | |"
+  echo "| CPU of the \`serve\` process (% of one core) | ${cpu[without]} % | ${cpu[with]} % | |"
+  echo "| the machine's CPU busy (both cores: PostgreSQL, the writers, the service) | ${machine[without]} % | ${machine[with]} % | |"
+  echo "| wallet transactions created today by the end (what every run still reads live) | ${today[without]} | ${today[with]} | |"
   echo "| change log, largest size seen after a run | – | ${logmax[with]} rows | bounded |"
   echo "| platform writers' mean latency (pgbench) | ${wlat[without]} ms | ${wlat[with]} ms | |"
   echo
