@@ -99,7 +99,7 @@ impl OnDemand {
     /// the statement timeout, so the server itself stops a query that runs past it.
     pub async fn read(&self, platform: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, ApiError> {
         let mut tx = platform.pool.begin().await?;
-        limit_read(&mut tx, platform.dialect, ReadScope::Latest, self.statement_timeout).await?;
+        limit_read(&mut tx, platform.dialect, ReadScope::Latest, Some(self.statement_timeout)).await?;
         Ok(tx)
     }
 

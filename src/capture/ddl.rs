@@ -151,23 +151,33 @@ impl Captured {
             .collect()
     }
 
+    /// Adds the `old_*` columns (read from row `aliases.0`) unless `op` is an insert, and the
+    /// `new_*` ones (from `aliases.1`) unless it is a delete.
+    fn push_versions(
+        &self,
+        dialect: Dialect,
+        op: char,
+        aliases: (&str, &str),
+        columns: &mut Vec<String>,
+        values: &mut Vec<String>,
+    ) {
+        let sides = [(op != 'I', aliases.0, "old_"), (op != 'D', aliases.1, "new_")];
+        for (c, e) in sides
+            .into_iter()
+            .filter(|s| s.0)
+            .flat_map(|(_, alias, prefix)| self.recorded(dialect, alias, prefix))
+        {
+            columns.push(c);
+            values.push(e);
+        }
+    }
+
     /// `INSERT INTO the log …` for operation `op` (`I`, `U`, `D`).
     fn log_insert(&self, dialect: Dialect, op: char) -> String {
         let mut columns = vec!["tbl".to_string(), "op".to_string(), "row_id".to_string()];
         let id = if op == 'D' { "OLD.id" } else { "NEW.id" };
         let mut values = vec![format!("'{}'", self.table), format!("'{op}'"), id.to_string()];
-        if op != 'I' {
-            for (c, e) in self.recorded(dialect, "OLD", "old_") {
-                columns.push(c);
-                values.push(e);
-            }
-        }
-        if op != 'D' {
-            for (c, e) in self.recorded(dialect, "NEW", "new_") {
-                columns.push(c);
-                values.push(e);
-            }
-        }
+        self.push_versions(dialect, op, ("OLD", "NEW"), &mut columns, &mut values);
         format!("INSERT INTO {LOG_TABLE} ({}) VALUES ({})", columns.join(", "), values.join(", "))
     }
 
@@ -187,18 +197,7 @@ impl Captured {
                 "COALESCE(n.id, o.id)".to_string(),
             ]),
         }
-        if op != 'I' {
-            for (c, e) in self.recorded(dialect, "o", "old_") {
-                columns.push(c);
-                values.push(e);
-            }
-        }
-        if op != 'D' {
-            for (c, e) in self.recorded(dialect, "n", "new_") {
-                columns.push(c);
-                values.push(e);
-            }
-        }
+        self.push_versions(dialect, op, ("o", "n"), &mut columns, &mut values);
         let from = match op {
             'I' => "new_rows n".to_string(),
             'D' => "old_rows o".to_string(),

@@ -148,13 +148,14 @@ pub enum ReadScope {
 }
 
 /// Makes the transaction just begun on `conn` read-only, on PostgreSQL with `scope`'s isolation
-/// and `statement_timeout` (the server stops any statement that runs past it). SQLite has no
-/// such settings: callers bound their reads with a timer.
+/// and, when given, `statement_timeout` (the server stops any statement that runs past it).
+/// SQLite has no such settings (a SQLite read transaction is one snapshot already): callers
+/// bound their reads with a timer.
 pub async fn limit_read(
     conn: &mut sqlx::AnyConnection,
     dialect: Dialect,
     scope: ReadScope,
-    statement_timeout: Duration,
+    statement_timeout: Option<Duration>,
 ) -> Result<(), sqlx::Error> {
     if dialect != Dialect::Postgres {
         return Ok(());
@@ -163,9 +164,10 @@ pub async fn limit_read(
         ReadScope::Snapshot => "ISOLATION LEVEL REPEATABLE READ, READ ONLY",
         ReadScope::Latest => "READ ONLY",
     };
-    let ms = statement_timeout.as_millis().max(1);
-    for statement in [format!("SET TRANSACTION {isolation}"), format!("SET LOCAL statement_timeout = {ms}")] {
-        sqlx::query(&statement).execute(&mut *conn).await?;
+    sqlx::query(&format!("SET TRANSACTION {isolation}")).execute(&mut *conn).await?;
+    if let Some(timeout) = statement_timeout {
+        let ms = timeout.as_millis().max(1);
+        sqlx::query(&format!("SET LOCAL statement_timeout = {ms}")).execute(&mut *conn).await?;
     }
     Ok(())
 }

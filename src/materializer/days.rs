@@ -516,9 +516,7 @@ pub async fn begin_snapshot(
     dialect: Dialect,
 ) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-    if dialect == Dialect::Postgres {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    }
+    crate::db::limit_read(&mut tx, dialect, crate::db::ReadScope::Snapshot, None).await?;
     Ok(tx)
 }
 

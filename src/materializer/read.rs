@@ -131,7 +131,7 @@ pub(crate) struct RunDays {
 const MAX_LOG_ROWS: i64 = 500_000;
 
 /// How a run's platform snapshot stands with change capture.
-enum LogPosition {
+pub(crate) enum LogPosition {
     /// Not installed, or not complete: runs re-read the settle window.
     Unused(Capture),
     /// Installed: the snapshot's mark, and the batch since `prior`'s mark when it can be
@@ -139,8 +139,13 @@ enum LogPosition {
     Ready { mark: CaptureMark, batch: Result<ChangeBatch, String> },
 }
 
-/// Reads capture's state, this snapshot's position in the log and the changes since `prior`'s.
-async fn log_position(src: &mut Source<'_>, prior: Option<&DayStore>) -> Result<LogPosition, sqlx::Error> {
+/// Reads capture's state, this snapshot's position in the log and the changes since `prior`'s
+/// (at most `limit` log rows).
+pub(crate) async fn log_position(
+    src: &mut Source<'_>,
+    prior: Option<&DayStore>,
+    limit: i64,
+) -> Result<LogPosition, sqlx::Error> {
     let dialect = src.dialect();
     let (capture, _) = read_state(src.connection(), dialect).await?;
     let Capture::Ready { epoch, pruned } = capture.clone() else {
@@ -159,9 +164,9 @@ async fn log_position(src: &mut Source<'_>, prior: Option<&DayStore>) -> Result<
             Err("the change log was pruned past the stored days' position (another consumer?)".to_string())
         }
         Some(Some(m)) => {
-            match read_changes(src.connection(), dialect, &m.cursor, &mark.cursor, MAX_LOG_ROWS).await? {
+            match read_changes(src.connection(), dialect, &m.cursor, &mark.cursor, limit).await? {
                 Some(batch) => Ok(batch),
-                None => Err(format!("more than {MAX_LOG_ROWS} changes were logged since the last run")),
+                None => Err(format!("more than {limit} changes were logged since the last run")),
             }
         }
     };
@@ -182,7 +187,7 @@ async fn run_days(
     windows: &[Window],
 ) -> Result<RunDays, sqlx::Error> {
     let span_start = DayStore::span_start_for(ctx.daily_window, now);
-    let position = log_position(src, prior).await?;
+    let position = log_position(src, prior, MAX_LOG_ROWS).await?;
     let (capture, mark) = match &position {
         LogPosition::Unused(c) => (c.name(), None),
         LogPosition::Ready { mark, .. } => ("installed", Some(mark.clone())),
@@ -331,39 +336,28 @@ pub(crate) async fn begin_read<'c>(
     ctx: &RunContext,
 ) -> Result<sqlx::Transaction<'c, sqlx::Any>, RunError> {
     let mut tx = conn.begin().await.map_err(|e| platform_error(&e))?;
-    limit_read(&mut tx, ctx.platform.dialect, ReadScope::Snapshot, ctx.statement_timeout)
+    limit_read(&mut tx, ctx.platform.dialect, ReadScope::Snapshot, Some(ctx.statement_timeout))
         .await
         .map_err(|e| platform_error(&e))?;
     Ok(tx)
 }
 
-/// Computes `jobs` in one read transaction. PostgreSQL: `REPEATABLE READ READ ONLY` with the
-/// statement timeout. SQLite: one deferred read transaction (ended before anything is
-/// written), bounded as a whole since SQLite has no statement timeout. Also returns the day
-/// store the payloads were folded from.
-pub async fn read_payloads(
-    ctx: &RunContext,
+/// Computes `jobs` through `src` (one read snapshot): every window's live parts first, then
+/// each payload folded from them. Also returns the day store the payloads were folded from.
+pub(crate) async fn compute_jobs(
+    src: &mut Source<'_>,
     jobs: &[(Endpoint, Window)],
-) -> Result<(Vec<Value>, Option<Arc<DayStore>>), RunError> {
-    let mut conn = ctx.platform.pool.acquire().await.map_err(|e| platform_error(&e))?;
-    let mut tx = begin_read(&mut conn, ctx).await?;
-    let compute_all = async {
-        // One source for the whole snapshot: payloads share what it has read.
-        let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        let mut windows: Vec<Window> = Vec::new();
-        for (_, w) in jobs {
-            if !windows.contains(w) {
-                windows.push(*w);
-            }
+) -> Result<(Vec<Value>, Option<Arc<DayStore>>), MetricError> {
+    let mut windows: Vec<Window> = Vec::new();
+    for (_, w) in jobs {
+        if !windows.contains(w) {
+            windows.push(*w);
         }
-        let store = prefetch(&mut src, &windows).await?;
-        let mut payloads = Vec::with_capacity(jobs.len());
-        for (endpoint, window) in jobs {
-            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?.into_value());
-        }
-        Ok::<_, MetricError>((payloads, store))
-    };
-    let payloads = within_budget(ctx, jobs.len(), compute_all).await?;
-    tx.rollback().await.map_err(|e| platform_error(&e))?;
-    Ok(payloads)
+    }
+    let store = prefetch(src, &windows).await?;
+    let mut payloads = Vec::with_capacity(jobs.len());
+    for (endpoint, window) in jobs {
+        payloads.push(compute(src, *endpoint, window, &TxFilter::default()).await?.into_value());
+    }
+    Ok((payloads, store))
 }

@@ -22,12 +22,12 @@ use serde_json::Value;
 
 use super::days::{begin_snapshot, current_store, LoadError};
 use super::outcome::{platform_error, RunError};
-use super::read::{begin_read, within_budget};
+use super::read::{begin_read, compute_jobs, log_position, within_budget, LogPosition};
 use super::store::{load_snapshots, StoredSnapshot};
 use super::RunContext;
-use crate::capture::{read_changes, read_state, Capture, ChangeBatch};
+use crate::capture::ChangeBatch;
 use crate::metrics::num::kobo;
-use crate::metrics::{compute, prefetch, DaySlot, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::metrics::{DaySlot, DayStore, Endpoint, MetricError, Source, Window};
 
 /// One differing field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,33 +200,16 @@ async fn read_platform(
     let mut tx = begin_read(&mut conn, ctx).await?;
     let reads = async {
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        let dialect = src.dialect();
-        let (log, forward) = match (read_state(src.connection(), dialect).await?, stored.capture()) {
-            ((Capture::Ready { epoch, pruned }, _), Some(mark))
-                if mark.epoch == epoch && pruned <= mark.cursor.horizon() =>
+        let (log, forward) = match log_position(&mut src, Some(stored), MAX_LOG_ROWS).await? {
+            LogPosition::Ready { batch: Ok(batch), .. } => match stored.with_changes(&mut src, &batch).await?
             {
-                let until = crate::capture::read_cursor(src.connection(), dialect).await?;
-                match read_changes(src.connection(), dialect, &mark.cursor, &until, MAX_LOG_ROWS).await? {
-                    Some(batch) => match stored.with_changes(&mut src, &batch).await? {
-                        Ok(forward) => (Some(batch), Some(forward)),
-                        Err(_) => (None, None),
-                    },
-                    None => (None, None),
-                }
-            }
+                Ok(forward) => (Some(batch), Some(forward)),
+                Err(_) => (None, None),
+            },
             _ => (None, None),
         };
-        let mut windows: Vec<Window> = Vec::new();
-        for (_, _, w) in jobs {
-            if !windows.contains(w) {
-                windows.push(*w);
-            }
-        }
-        let built = prefetch(&mut src, &windows).await?;
-        let mut payloads = Vec::with_capacity(jobs.len());
-        for (_, endpoint, window) in jobs {
-            payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?.into_value());
-        }
+        let jobs: Vec<(Endpoint, Window)> = jobs.iter().map(|(_, e, w)| (*e, *w)).collect();
+        let (payloads, built) = compute_jobs(&mut src, &jobs).await?;
         // The day store the payloads were folded from is the fresh read when it spans the same
         // days (the usual case: the snapshots and the days come from one run).
         let fresh = match built {
