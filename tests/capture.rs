@@ -18,7 +18,7 @@ use mafita_analytics::capture::{self, Capture};
 use mafita_analytics::db::{ConnectSpec, Db, Dialect};
 use mafita_analytics::materializer::store::migrate;
 use mafita_analytics::materializer::RunKind;
-use mafita_analytics::metrics::DayStore;
+use mafita_analytics::metrics::{DaySlot, DayStore};
 use mafita_analytics::time::django_sqlite_text;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -196,6 +196,8 @@ backend_test! {
         assert_eq!(run_capture(&t.db, first).await, (Some("installed".into()), None));
         assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, &format!("{backend:?} seed {seed}, first run")).await;
 
+        let replica = DaySlot::default();
+        assert_replica_loads_the_run(&replica, &a, tz, "first run").await;
         let mut prev_end = DayStore::end_of_whole_days(tz, now);
         let mut history: Vec<String> = Vec::new();
         let mut steps = STEPS.to_vec();
@@ -349,6 +351,7 @@ backend_test! {
                 .get(0);
             assert_eq!(drift, Some(0), "with capture the drift checks find nothing: {why}");
             assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, &why).await;
+            assert_replica_loads_the_run(&replica, &a, tz, &why).await;
             assert_eq!(unpruned(&t.db).await, 0, "the run pruned what it applied: {why}");
             prev_end = end;
         }

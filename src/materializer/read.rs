@@ -35,7 +35,8 @@ pub(crate) async fn read_with_retries(
             RunKind::Full => None,
             RunKind::Incremental => stored_days(ctx, clock.now).await?,
         };
-        if let Some(store) = prior.as_deref().filter(|s| clock.lag_ms > 0 && clock.now < s.read_at()) {
+        if let Some((_, store)) = prior.as_ref().filter(|(_, s)| clock.lag_ms > 0 && clock.now < s.read_at())
+        {
             // Folding an older view over newer stored days would mix two moments.
             return Err(RunError::Platform(format!(
                 "the platform standby has replayed up to {} ({} ms behind), before the stored days were read \
@@ -75,12 +76,12 @@ async fn platform_now(ctx: &RunContext) -> Result<PlatformNow, RunError> {
     Ok(clock)
 }
 
-/// The stored days the next run refreshes: this process's own copy when it is the one the
-/// summary database holds, else the days loaded from there (only those rewritten since this
-/// process's copy, when it has one of the same generation). `None` when the run must rebuild:
-/// nothing stored, another zone or store version, or days that start after the span the
-/// windows need.
-async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<Arc<DayStore>>, RunError> {
+/// The stored days the next run refreshes, with the run that wrote them: this process's own
+/// copy when it is the one the summary database holds, else the days loaded from there (only
+/// those rewritten since this process's copy, when it has one of the same generation). `None`
+/// when the run must rebuild: nothing stored, another zone or store version, or days that
+/// start after the span the windows need.
+async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<(i64, Arc<DayStore>)>, RunError> {
     let summary =
         |e: &dyn std::error::Error| RunError::Write(format!("reading the stored days: {}", error_chain(e)));
     let started = std::time::Instant::now();
@@ -104,7 +105,7 @@ async fn stored_days(ctx: &RunContext, now: DateTime<Utc>) -> Result<Option<Arc<
         return Ok(None);
     }
     tracing::info!(days = store.len(), ms = started.elapsed().as_millis() as u64, "stored days ready");
-    Ok(Some(store))
+    Ok(Some((meta.run_id, store)))
 }
 
 /// The day store a run folds from and what to write of it.
@@ -183,11 +184,11 @@ async fn run_days(
     ctx: &RunContext,
     now: DateTime<Utc>,
     run_id: i64,
-    prior: Option<&DayStore>,
+    prior: Option<&(i64, Arc<DayStore>)>,
     windows: &[Window],
 ) -> Result<RunDays, sqlx::Error> {
     let span_start = DayStore::span_start_for(ctx.daily_window, now);
-    let position = log_position(src, prior, MAX_LOG_ROWS).await?;
+    let position = log_position(src, prior.map(|(_, p)| p.as_ref()), MAX_LOG_ROWS).await?;
     let (capture, mark) = match &position {
         LogPosition::Unused(c) => (c.name(), None),
         LogPosition::Ready { mark, .. } => ("installed", Some(mark.clone())),
@@ -198,7 +199,7 @@ async fn run_days(
         LogPosition::Ready { batch: Err(why), .. } => Err(why.clone()),
     };
     match (prior, since) {
-        (Some(prior), Ok(since)) => {
+        (Some((prior_run, prior)), Ok(since)) => {
             let partial = live::partial_dates(ctx.settings.tz, windows);
             let wanted = prior.hours_wanted(&partial, now, since.settle_days());
             let mut hourly = live::read_hours(src, &wanted).await?;
@@ -218,7 +219,11 @@ async fn run_days(
                         store: Arc::new(r.store),
                         kind: RunKind::Incremental,
                         reread: r.reread,
-                        changes: Changes::Days(r.changed),
+                        changes: Changes::Days {
+                            dates: r.changed,
+                            prior_run: *prior_run,
+                            prior: prior.clone(),
+                        },
                         capture,
                         changes_applied,
                         drift: Some(drift),
@@ -280,7 +285,7 @@ async fn read_platform(
     ctx: &RunContext,
     now: DateTime<Utc>,
     run_id: i64,
-    prior: Option<Arc<DayStore>>,
+    prior: Option<(i64, Arc<DayStore>)>,
 ) -> Result<(Vec<Snapshot>, RunDays), RunError> {
     let windows: Vec<Window> = ctx
         .windows
@@ -294,7 +299,7 @@ async fn read_platform(
     let compute_all = async {
         // One source for the whole snapshot: payloads share what it has read.
         let mut src = Source::new(&mut tx, ctx.platform.dialect, &ctx.settings);
-        let days = run_days(&mut src, ctx, now, run_id, prior.as_deref(), &windows).await?;
+        let days = run_days(&mut src, ctx, now, run_id, prior.as_ref(), &windows).await?;
         src.set_days(Some(days.store.clone()));
         // Every window's partial days in one read per fact, instead of a few reads per window.
         live::prefetch(&mut src, &windows).await?;

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
-use super::days::Changes;
 use super::lease;
 pub use super::outcome::{RunError, RunOutcome, CANCELLED, PLATFORM_UNREACHABLE};
 use super::read::read_with_retries;
@@ -183,10 +182,7 @@ async fn execute(
         kind: days.kind,
         reread: days.reread,
         platform_lag_ms: clock.lag_ms,
-        written: match &days.changes {
-            Changes::All => days.store.len(),
-            Changes::Days(dates) => dates.len(),
-        },
+        written: days.changes.days_written(&days.store),
         capture: days.capture,
         changes_applied: days.changes_applied,
         drift: days.drift.as_ref().map(|d| (d.findings.len(), d.findings.join("\n"))),

@@ -333,6 +333,10 @@ pub enum WriteError {
     /// A test asked the write to fail after this many snapshots.
     #[error("injected failure after {0} snapshot writes")]
     Injected(usize),
+    /// The stored days are no longer those the run refreshed: its differences cannot be
+    /// written over them.
+    #[error("{0}")]
+    Moved(String),
 }
 
 /// A stored snapshot as read back for serving or verification.

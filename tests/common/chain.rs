@@ -7,8 +7,10 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use mafita_analytics::db::Db;
+use mafita_analytics::materializer::days::load_into;
 use mafita_analytics::materializer::store::migrate;
 use mafita_analytics::materializer::{run_once_as, RunContext, RunKind, RunTrigger};
+use mafita_analytics::metrics::DaySlot;
 use mafita_analytics::time::{django_sqlite_text, local_date, Clock};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -172,6 +174,20 @@ pub async fn days_dump(db: &Db, runs: Runs) -> Vec<String> {
         out.extend(dump_query(db, &sql, kinds, runs).await.into_iter().map(|l| format!("{table}: {l}")));
     }
     out
+}
+
+/// Brings `replica` (an API instance's day slot) up to what `summary` holds, loading only the
+/// days changed since its run, and asserts it then holds the days of `ctx`'s last run.
+pub async fn assert_replica_loads_the_run(replica: &DaySlot, ctx: &RunContext, tz: Tz, why: &str) {
+    let before = replica.run_id();
+    let run = load_into(replica, &ctx.summary, tz).await.unwrap().expect("stored days");
+    let (ours, theirs) = (replica.get().unwrap(), ctx.days.get().unwrap());
+    assert_eq!(Some(run), ctx.days.run_id(), "{why}");
+    assert_eq!((ours.first_date(), ours.end_date()), (theirs.first_date(), theirs.end_date()), "{why}");
+    for (a, b) in ours.days().iter().zip(theirs.days()) {
+        assert!(a == b, "{why}: a replica at run {before:?} loaded day {} unlike the run's", a.date);
+    }
+    assert_eq!(ours.base(), theirs.base(), "{why}");
 }
 
 /// The first differing line of two dumps, for a readable failure.

@@ -2,8 +2,14 @@
 //! BI tool sums over any range), the day's user sets as serialized roaring bitmaps, and one
 //! row saying which days are stored, for which zone, and how far the platform was read.
 //!
-//! Every row carries the run that last wrote its day, so an instance that holds the days of
-//! an earlier run loads only the days rewritten since, not the whole store.
+//! Every row carries the run that last wrote it, and a day's `analytics_day_users` row the run
+//! that last changed anything of that day, so an instance that holds the days of an earlier
+//! run loads only the days changed since, not the whole store.
+
+mod diff;
+mod write;
+
+pub use write::save;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,12 +29,6 @@ use crate::metrics::rows::{BonusGroup, OrderGroup, TxGroup};
 
 /// The one row of `analytics_day_store`.
 const STORE_ROW: &str = "days";
-
-/// Group rows per INSERT (well under both databases' parameter limits).
-const GROUP_ROWS_PER_INSERT: usize = 150;
-
-/// Days of user sets per INSERT: a few MB of bitmaps per statement at a million users.
-const USER_DAYS_PER_INSERT: usize = 16;
 
 /// What `analytics_day_store` says about the stored days.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,12 +61,31 @@ pub enum LoadError {
 }
 
 /// Which days a run rewrites.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Changes {
     /// Every day (a full rebuild): the stored days are replaced.
     All,
-    /// These dates, days before the store's first date removed, and the base rewritten.
-    Days(Vec<NaiveDate>),
+    /// These dates, written as their differences from `prior` (the stored days of run
+    /// `prior_run`, which the refresh started from); days before the store's first date
+    /// removed, and the base rewritten.
+    Days {
+        /// The dates whose facts changed or are new.
+        dates: Vec<NaiveDate>,
+        /// The run whose stored days were refreshed.
+        prior_run: i64,
+        /// Those days.
+        prior: Arc<DayStore>,
+    },
+}
+
+impl Changes {
+    /// How many days are written.
+    pub fn days_written(&self, store: &DayStore) -> usize {
+        match self {
+            Changes::All => store.len(),
+            Changes::Days { dates, .. } => dates.len(),
+        }
+    }
 }
 
 /// The stored days' description, if any are stored.
@@ -147,223 +166,6 @@ pub async fn current_store(
     Ok(Some((meta, Arc::new(store))))
 }
 
-/// Writes `store` as run `run_id` wrote it: the changed days (or all of them) and the store
-/// row. The caller's transaction also holds the run's snapshots and status.
-pub async fn save(
-    conn: &mut AnyConnection,
-    dialect: Dialect,
-    run_id: i64,
-    store: &DayStore,
-    changes: &Changes,
-) -> Result<(), sqlx::Error> {
-    let tables = [
-        "analytics_day_users",
-        "analytics_day_transaction",
-        "analytics_day_order",
-        "analytics_day_bonus",
-        "analytics_day_referral",
-    ];
-    let written: Vec<&Arc<Day>> = match changes {
-        Changes::All => {
-            for table in tables {
-                Sql::new(dialect).push(&format!("DELETE FROM {table}")).execute(conn).await?;
-            }
-            store.days().iter().collect()
-        }
-        Changes::Days(dates) => {
-            for table in tables {
-                let mut q = Sql::new(dialect);
-                let first = q.date(store.first_date());
-                q.push(&format!("DELETE FROM {table} WHERE day < {first}"));
-                q.execute(conn).await?;
-                for chunk in dates.chunks(GROUP_ROWS_PER_INSERT) {
-                    let mut q = Sql::new(dialect);
-                    let list: Vec<String> = chunk.iter().map(|d| q.date(*d)).collect();
-                    q.push(&format!("DELETE FROM {table} WHERE day IN ({})", list.join(", ")));
-                    q.execute(conn).await?;
-                }
-            }
-            dates.iter().filter_map(|d| store.day(*d)).collect()
-        }
-    };
-    insert_days(conn, dialect, run_id, &written).await?;
-    save_row(conn, dialect, run_id, store).await
-}
-
-async fn insert_days(
-    conn: &mut AnyConnection,
-    dialect: Dialect,
-    run_id: i64,
-    days: &[&Arc<Day>],
-) -> Result<(), sqlx::Error> {
-    for chunk in days.chunks(USER_DAYS_PER_INSERT) {
-        let mut q = Sql::new(dialect);
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|d| {
-                let day = q.date(d.date);
-                let sets = [&d.active, &d.active_success, &d.joined]
-                    .map(|set| (q.int(set.len() as i64), q.blob(serialize(set))));
-                let run = q.int(run_id);
-                let [(a, a_set), (s, s_set), (j, j_set)] = sets;
-                format!("({day}, {a}, {a_set}, {s}, {s_set}, {j}, {j_set}, {run})")
-            })
-            .collect();
-        q.push(&format!(
-            "INSERT INTO analytics_day_users (day, active_users, active_set, success_users, success_set, \
-             signups, signup_set, run_id) VALUES {}",
-            values.join(", ")
-        ));
-        q.execute(conn).await?;
-    }
-    let tx: Vec<(NaiveDate, &TxGroup)> =
-        days.iter().flat_map(|d| d.activity.tx.iter().map(move |g| (d.date, g))).collect();
-    insert_rows(
-        conn,
-        dialect,
-        "analytics_day_transaction (day, category, tx_type, status, is_p2p, tx_count, amount_kobo, run_id)",
-        &tx,
-        |q, (day, g)| {
-            let p2p = if g.p2p { "TRUE" } else { "FALSE" };
-            format!(
-                "({}, {}, {}, {}, {p2p}, {}, {}, {})",
-                q.date(*day),
-                q.text(g.category.clone()),
-                q.text(g.tx_type.clone()),
-                q.text(g.status.clone()),
-                q.int(g.count),
-                q.int(g.kobo),
-                q.int(run_id)
-            )
-        },
-    )
-    .await?;
-    let orders: Vec<(NaiveDate, &str, &OrderGroup)> = days
-        .iter()
-        .flat_map(|d| {
-            let kinds = [
-                ("p2p_deposit", &d.activity.p2p),
-                ("crypto_purchase", &d.activity.crypto),
-                ("p2p_withdraw", &d.withdrawals),
-            ];
-            kinds.into_iter().flat_map(move |(kind, groups)| groups.iter().map(move |g| (d.date, kind, g)))
-        })
-        .collect();
-    insert_rows(
-        conn,
-        dialect,
-        "analytics_day_order (day, kind, status, network, order_count, total_kobo, run_id)",
-        &orders,
-        |q, (day, kind, g)| {
-            format!(
-                "({}, {}, {}, {}, {}, {}, {})",
-                q.date(*day),
-                q.text(*kind),
-                q.text(g.status.clone()),
-                q.text(g.network.clone()),
-                q.int(g.count),
-                q.int(g.kobo),
-                q.int(run_id)
-            )
-        },
-    )
-    .await?;
-    let bonuses: Vec<(NaiveDate, &BonusGroup)> =
-        days.iter().flat_map(|d| d.bonuses.iter().map(move |g| (d.date, g))).collect();
-    insert_rows(
-        conn,
-        dialect,
-        "analytics_day_bonus (day, status, bonus_count, amount_kobo, run_id)",
-        &bonuses,
-        |q, (day, g)| {
-            format!(
-                "({}, {}, {}, {}, {})",
-                q.date(*day),
-                q.text(g.status.clone()),
-                q.int(g.count),
-                q.int(g.kobo),
-                q.int(run_id)
-            )
-        },
-    )
-    .await?;
-    let referrals: Vec<(NaiveDate, (i64, i64))> =
-        days.iter().flat_map(|d| d.referrals.iter().map(move |r| (d.date, *r))).collect();
-    insert_rows(
-        conn,
-        dialect,
-        "analytics_day_referral (day, referrer_id, referrals, run_id)",
-        &referrals,
-        |q, (day, (referrer, n))| {
-            format!("({}, {}, {}, {})", q.date(*day), q.int(*referrer), q.int(*n), q.int(run_id))
-        },
-    )
-    .await
-}
-
-/// Multi-row INSERTs of `rows` into `target` (`table (columns)`), each row rendered by `render`.
-async fn insert_rows<T>(
-    conn: &mut AnyConnection,
-    dialect: Dialect,
-    target: &str,
-    rows: &[T],
-    render: impl Fn(&mut Sql, &T) -> String,
-) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(GROUP_ROWS_PER_INSERT) {
-        let mut q = Sql::new(dialect);
-        let values: Vec<String> = chunk.iter().map(|row| render(&mut q, row)).collect();
-        q.push(&format!("INSERT INTO {target} VALUES {}", values.join(", ")));
-        q.execute(conn).await?;
-    }
-    Ok(())
-}
-
-/// Replaces the store row.
-async fn save_row(
-    conn: &mut AnyConnection,
-    dialect: Dialect,
-    run_id: i64,
-    store: &DayStore,
-) -> Result<(), sqlx::Error> {
-    let mut q = Sql::new(dialect);
-    let name = q.text(STORE_ROW);
-    q.push(&format!("DELETE FROM analytics_day_store WHERE name = {name}"));
-    q.execute(conn).await?;
-    let mut q = Sql::new(dialect);
-    let base = store.base();
-    let marks = store.watermarks().0;
-    let values = [
-        q.text(STORE_ROW),
-        q.int(STORE_VERSION),
-        q.text(store.tz().name()),
-        q.date(store.first_date()),
-        q.date(store.end_date()),
-        q.ts(store.read_at()),
-        q.int(base.revenue_kobo),
-        q.int(base.joined.len() as i64),
-        q.blob(serialize(&base.joined)),
-        q.int(marks[0]),
-        q.int(marks[1]),
-        q.int(marks[2]),
-        q.int(marks[3]),
-        q.int(marks[4]),
-        q.int(marks[5]),
-        q.int(store.generation()),
-        q.int(run_id),
-        q.opt_text(store.capture().map(|m| m.epoch.clone())),
-        q.opt_text(store.capture().map(|m| m.cursor.as_text())),
-    ];
-    q.push(&format!(
-        "INSERT INTO analytics_day_store (name, version, time_zone, first_day, end_day, read_at, \
-         revenue_before_kobo, users_before, users_before_set, transaction_id_max, deposit_order_id_max, \
-         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max, generation, run_id, \
-         capture_epoch, capture_cursor) VALUES ({})",
-        values.join(", ")
-    ));
-    q.execute(conn).await?;
-    Ok(())
-}
-
 /// Where the stored days stand in the platform's change log (`None` when nothing is stored or
 /// the days were read without capture).
 pub async fn load_capture_mark(summary: &Db) -> Result<Option<CaptureMark>, LoadError> {
@@ -405,7 +207,8 @@ async fn load_base(
     Ok((Base { revenue_kobo: row.try_get(0)?, joined: set(&row, 1)? }, Watermarks(marks), capture))
 }
 
-/// The days written after run `since` (every day when 0), by date.
+/// The days changed after run `since` (every day when 0), by date: those whose users row a
+/// later run stamped, with all of their rows (a refresh rewrites only the rows that changed).
 async fn load_days(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -415,7 +218,12 @@ async fn load_days(
     let select = |columns: &str, table: &str| {
         let mut q = Sql::new(dialect);
         let since = q.int(since);
-        q.push(&format!("SELECT CAST(day AS TEXT), {columns} FROM {table} WHERE run_id > {since}"));
+        let which = if table == "analytics_day_users" {
+            format!("run_id > {since}")
+        } else {
+            format!("day IN (SELECT day FROM analytics_day_users WHERE run_id > {since})")
+        };
+        q.push(&format!("SELECT CAST(day AS TEXT), {columns} FROM {table} WHERE {which}"));
         q
     };
     let corrupt = |e: LoadError| sqlx::Error::Decode(e.to_string().into());
@@ -501,7 +309,7 @@ fn set(row: &AnyRow, i: usize) -> Result<RoaringBitmap, LoadError> {
     RoaringBitmap::deserialize_from(&bytes[..]).map_err(|e| LoadError::Corrupt(format!("user set: {e}")))
 }
 
-fn serialize(set: &RoaringBitmap) -> Vec<u8> {
+pub(super) fn serialize(set: &RoaringBitmap) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(set.serialized_size());
     set.serialize_into(&mut bytes).expect("writing to memory cannot fail");
     bytes

@@ -1,0 +1,303 @@
+//! Writing the day store: every day after a full rebuild, or after a refresh only the rows
+//! that differ from the stored days it refreshed (see `diff`), and the store row.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use sqlx::AnyConnection;
+
+use super::diff::write_differences;
+use super::{serialize, Changes, STORE_ROW};
+use crate::db::{Dialect, Sql};
+use crate::materializer::store::WriteError;
+use crate::metrics::days::{Day, DayStore, STORE_VERSION};
+use crate::metrics::rows::{BonusGroup, OrderGroup, TxGroup};
+
+/// Group rows per INSERT (well under both databases' parameter limits).
+pub(super) const GROUP_ROWS_PER_INSERT: usize = 150;
+
+/// Days of user sets per INSERT: a few MB of bitmaps per statement at a million users.
+const USER_DAYS_PER_INSERT: usize = 16;
+
+/// The tables holding a day's facts; every stored day has one `analytics_day_users` row.
+pub(super) const DAY_TABLES: [&str; 5] = [
+    "analytics_day_users",
+    "analytics_day_transaction",
+    "analytics_day_order",
+    "analytics_day_bonus",
+    "analytics_day_referral",
+];
+
+/// Writes `store` as run `run_id` wrote it: every day after a full rebuild; after a refresh
+/// the rows of the changed days that differ from the stored days it refreshed, and the days
+/// that left the front of the span removed. Then the store row. The caller's transaction also
+/// holds the run's snapshots and status.
+///
+/// A refresh's write is a difference, so it checks first that the summary database still holds
+/// the days it was computed against; if another writer got in between (which the lease rules
+/// out, short of a clock jump), nothing is written and the run fails.
+pub async fn save(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    store: &DayStore,
+    changes: &Changes,
+) -> Result<(), WriteError> {
+    match changes {
+        Changes::All => {
+            for table in DAY_TABLES {
+                Sql::new(dialect).push(&format!("DELETE FROM {table}")).execute(conn).await?;
+            }
+            let days: Vec<&Arc<Day>> = store.days().iter().collect();
+            insert_days(conn, dialect, run_id, &days).await?;
+        }
+        Changes::Days { dates, prior_run, prior } => {
+            let stored = stored_run(conn, dialect).await?;
+            if stored != Some(*prior_run) {
+                return Err(WriteError::Moved(format!(
+                    "the stored days were refreshed from run {prior_run}'s, but the summary database now holds \
+                     run {}'s: another instance wrote them meanwhile; the next run starts from those",
+                    stored.map_or("no".to_string(), |r| r.to_string())
+                )));
+            }
+            for table in DAY_TABLES {
+                let mut q = Sql::new(dialect);
+                let first = q.date(store.first_date());
+                q.push(&format!("DELETE FROM {table} WHERE day < {first}"));
+                q.execute(conn).await?;
+            }
+            write_differences(conn, dialect, run_id, prior, store, dates).await?;
+        }
+    }
+    save_row(conn, dialect, run_id, store).await?;
+    Ok(())
+}
+
+/// The run the store row names, if there is one.
+async fn stored_run(conn: &mut AnyConnection, dialect: Dialect) -> Result<Option<i64>, sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    let name = q.text(STORE_ROW);
+    q.push(&format!("SELECT run_id FROM analytics_day_store WHERE name = {name}"));
+    let row = q.fetch_all(conn).await?.into_iter().next();
+    row.map(|r| sqlx::Row::try_get(&r, 0)).transpose()
+}
+
+/// Inserts `days` whole: their users rows and every group.
+pub(super) async fn insert_days(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    days: &[&Arc<Day>],
+) -> Result<(), sqlx::Error> {
+    for chunk in days.chunks(USER_DAYS_PER_INSERT) {
+        let mut q = Sql::new(dialect);
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|d| {
+                let day = q.date(d.date);
+                let sets = [&d.active, &d.active_success, &d.joined]
+                    .map(|set| (q.int(set.len() as i64), q.blob(serialize(set))));
+                let run = q.int(run_id);
+                let [(a, a_set), (s, s_set), (j, j_set)] = sets;
+                format!("({day}, {a}, {a_set}, {s}, {s_set}, {j}, {j_set}, {run})")
+            })
+            .collect();
+        q.push(&format!(
+            "INSERT INTO analytics_day_users (day, active_users, active_set, success_users, success_set, \
+             signups, signup_set, run_id) VALUES {}",
+            values.join(", ")
+        ));
+        q.execute(conn).await?;
+    }
+    let tx: Vec<(NaiveDate, &TxGroup)> =
+        days.iter().flat_map(|d| d.activity.tx.iter().map(move |g| (d.date, g))).collect();
+    let orders: Vec<(NaiveDate, &str, &OrderGroup)> = days.iter().flat_map(|d| order_rows(d)).collect();
+    let bonuses: Vec<(NaiveDate, &BonusGroup)> =
+        days.iter().flat_map(|d| d.bonuses.iter().map(move |g| (d.date, g))).collect();
+    let referrals: Vec<(NaiveDate, (i64, i64))> =
+        days.iter().flat_map(|d| d.referrals.iter().map(move |r| (d.date, *r))).collect();
+    put_groups(conn, dialect, run_id, &GroupRows { tx, orders, bonuses, referrals }, Put::Insert).await
+}
+
+/// A day's order groups of every kind, with the kind's stored name.
+pub(super) fn order_rows(d: &Day) -> impl Iterator<Item = (NaiveDate, &'static str, &OrderGroup)> + '_ {
+    let kinds = [
+        ("p2p_deposit", &d.activity.p2p),
+        ("crypto_purchase", &d.activity.crypto),
+        ("p2p_withdraw", &d.withdrawals),
+    ];
+    kinds.into_iter().flat_map(move |(kind, groups)| groups.iter().map(move |g| (d.date, kind, g)))
+}
+
+/// Group rows of several days, by table.
+#[derive(Default)]
+pub(super) struct GroupRows<'a> {
+    pub tx: Vec<(NaiveDate, &'a TxGroup)>,
+    pub orders: Vec<(NaiveDate, &'static str, &'a OrderGroup)>,
+    pub bonuses: Vec<(NaiveDate, &'a BonusGroup)>,
+    pub referrals: Vec<(NaiveDate, (i64, i64))>,
+}
+
+/// How [`put_groups`] treats a stored row with the key of one it writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Put {
+    /// There is none (the day's rows were deleted, or it is new).
+    Insert,
+    /// It is replaced (`ON CONFLICT … DO UPDATE`, on both databases).
+    Replace,
+}
+
+/// Writes `rows` as run `run_id`'s.
+pub(super) async fn put_groups(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    rows: &GroupRows<'_>,
+    put: Put,
+) -> Result<(), sqlx::Error> {
+    let tail = |conflict: &str, set: &str| match put {
+        Put::Insert => String::new(),
+        Put::Replace => format!(" ON CONFLICT ({conflict}) DO UPDATE SET {set}, run_id = excluded.run_id"),
+    };
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_transaction (day, category, tx_type, status, is_p2p, tx_count, amount_kobo, run_id)",
+        &tail(
+            "day, category, tx_type, status, is_p2p",
+            "tx_count = excluded.tx_count, amount_kobo = excluded.amount_kobo",
+        ),
+        &rows.tx,
+        |q, (day, g)| {
+            let p2p = if g.p2p { "TRUE" } else { "FALSE" };
+            format!(
+                "({}, {}, {}, {}, {p2p}, {}, {}, {})",
+                q.date(*day),
+                q.text(g.category.clone()),
+                q.text(g.tx_type.clone()),
+                q.text(g.status.clone()),
+                q.int(g.count),
+                q.int(g.kobo),
+                q.int(run_id)
+            )
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_order (day, kind, status, network, order_count, total_kobo, run_id)",
+        &tail(
+            "day, kind, status, network",
+            "order_count = excluded.order_count, total_kobo = excluded.total_kobo",
+        ),
+        &rows.orders,
+        |q, (day, kind, g)| {
+            format!(
+                "({}, {}, {}, {}, {}, {}, {})",
+                q.date(*day),
+                q.text(*kind),
+                q.text(g.status.clone()),
+                q.text(g.network.clone()),
+                q.int(g.count),
+                q.int(g.kobo),
+                q.int(run_id)
+            )
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_bonus (day, status, bonus_count, amount_kobo, run_id)",
+        &tail("day, status", "bonus_count = excluded.bonus_count, amount_kobo = excluded.amount_kobo"),
+        &rows.bonuses,
+        |q, (day, g)| {
+            format!(
+                "({}, {}, {}, {}, {})",
+                q.date(*day),
+                q.text(g.status.clone()),
+                q.int(g.count),
+                q.int(g.kobo),
+                q.int(run_id)
+            )
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        dialect,
+        "analytics_day_referral (day, referrer_id, referrals, run_id)",
+        &tail("day, referrer_id", "referrals = excluded.referrals"),
+        &rows.referrals,
+        |q, (day, (referrer, n))| {
+            format!("({}, {}, {}, {})", q.date(*day), q.int(*referrer), q.int(*n), q.int(run_id))
+        },
+    )
+    .await
+}
+
+/// Multi-row INSERTs of `rows` into `target` (`table (columns)`), each row rendered by `render`
+/// and each statement ending with `tail`.
+async fn insert_rows<T>(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    target: &str,
+    tail: &str,
+    rows: &[T],
+    render: impl Fn(&mut Sql, &T) -> String,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(GROUP_ROWS_PER_INSERT) {
+        let mut q = Sql::new(dialect);
+        let values: Vec<String> = chunk.iter().map(|row| render(&mut q, row)).collect();
+        q.push(&format!("INSERT INTO {target} VALUES {}{tail}", values.join(", ")));
+        q.execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the store row.
+async fn save_row(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    run_id: i64,
+    store: &DayStore,
+) -> Result<(), sqlx::Error> {
+    let mut q = Sql::new(dialect);
+    let name = q.text(STORE_ROW);
+    q.push(&format!("DELETE FROM analytics_day_store WHERE name = {name}"));
+    q.execute(conn).await?;
+    let mut q = Sql::new(dialect);
+    let base = store.base();
+    let marks = store.watermarks().0;
+    let values = [
+        q.text(STORE_ROW),
+        q.int(STORE_VERSION),
+        q.text(store.tz().name()),
+        q.date(store.first_date()),
+        q.date(store.end_date()),
+        q.ts(store.read_at()),
+        q.int(base.revenue_kobo),
+        q.int(base.joined.len() as i64),
+        q.blob(serialize(&base.joined)),
+        q.int(marks[0]),
+        q.int(marks[1]),
+        q.int(marks[2]),
+        q.int(marks[3]),
+        q.int(marks[4]),
+        q.int(marks[5]),
+        q.int(store.generation()),
+        q.int(run_id),
+        q.opt_text(store.capture().map(|m| m.epoch.clone())),
+        q.opt_text(store.capture().map(|m| m.cursor.as_text())),
+    ];
+    q.push(&format!(
+        "INSERT INTO analytics_day_store (name, version, time_zone, first_day, end_day, read_at, \
+         revenue_before_kobo, users_before, users_before_set, transaction_id_max, deposit_order_id_max, \
+         withdraw_order_id_max, crypto_purchase_id_max, bonus_id_max, user_id_max, generation, run_id, \
+         capture_epoch, capture_cursor) VALUES ({})",
+        values.join(", ")
+    ));
+    q.execute(conn).await?;
+    Ok(())
+}
