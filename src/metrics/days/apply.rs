@@ -308,17 +308,37 @@ type UserRows = Vec<(DateTime<Utc>, bool)>;
 struct UserDays {
     /// `(date, user) → instants and success flags` of versions added.
     added: BTreeMap<(NaiveDate, u32), UserRows>,
-    /// `(date, user)` that lost a version: read again.
-    check: BTreeSet<(NaiveDate, u32)>,
+    /// `(date, user) → instants and success flags` of versions taken out.
+    removed: BTreeMap<(NaiveDate, u32), UserRows>,
 }
 
 impl UserDays {
     fn note(&mut self, date: NaiveDate, user: u32, at: DateTime<Utc>, success: bool, sign: i64) {
-        if sign > 0 {
-            self.added.entry((date, user)).or_default().push((at, success));
-        } else {
-            self.check.insert((date, user));
-        }
+        let side = if sign > 0 { &mut self.added } else { &mut self.removed };
+        side.entry((date, user)).or_default().push((at, success));
+    }
+
+    /// The `(date, user)` pairs a change may have emptied, to be read again: those that lost a
+    /// version without gaining one in the same hour that succeeded at least as much. A status
+    /// change (the commonest change by far: pending settling to success) keeps its user in every
+    /// set it was in, so it costs no read.
+    fn to_check(&self, tz: Tz) -> BTreeSet<(NaiveDate, u32)> {
+        let mut bounds: HashMap<NaiveDate, Vec<DateTime<Utc>>> = HashMap::new();
+        let mut hour = |date: NaiveDate, at: DateTime<Utc>| {
+            let b = bounds.entry(date).or_insert_with(|| slot_bounds(tz, date));
+            b.partition_point(|t| *t <= at)
+        };
+        self.removed
+            .iter()
+            .filter(|(key, gone)| {
+                let kept = self.added.get(key).map(Vec::as_slice).unwrap_or(&[]);
+                gone.iter().any(|(at, success)| {
+                    let h = hour(key.0, *at);
+                    !kept.iter().any(|(at2, success2)| hour(key.0, *at2) == h && (*success2 || !*success))
+                })
+            })
+            .map(|(key, _)| *key)
+            .collect()
     }
 }
 
@@ -331,12 +351,13 @@ async fn settle_users(
     changed: &mut BTreeSet<NaiveDate>,
 ) -> Result<(), sqlx::Error> {
     let (first, len, tz) = (target.first, target.days.len(), target.tz);
+    let check = users.to_check(tz);
     let checks: Vec<(NaiveDate, u32)> =
-        users.check.iter().filter(|(d, _)| index_of(first, len, *d).is_some()).copied().collect();
+        check.iter().filter(|(d, _)| index_of(first, len, *d).is_some()).copied().collect();
     let fresh = read_user_rows(src, tz, &checks).await?;
     for ((date, user), versions) in &users.added {
         let Some(i) = index_of(first, len, *date) else { continue };
-        if users.check.contains(&(*date, *user)) {
+        if check.contains(&(*date, *user)) {
             continue;
         }
         let day = Arc::make_mut(&mut target.days[i]);
@@ -484,5 +505,33 @@ mod tests {
         assert!(day.active.contains(5) && !day.active_success.contains(5));
         set_bits(&mut day, 5, false, false);
         assert!(day.active.is_empty());
+    }
+
+    #[test]
+    fn only_a_change_that_can_empty_a_set_is_read_again() {
+        let tz = chrono_tz::Africa::Lagos;
+        let date = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+        let at = local_midnight(tz, date) + chrono::Duration::minutes(90);
+        let later_same_hour = at + chrono::Duration::minutes(20);
+        let next_hour = at + chrono::Duration::minutes(40);
+        let mut users = UserDays::default();
+        // 1: pending settled to success, same row: stays in both sets.
+        users.note(date, 1, at, false, -1);
+        users.note(date, 1, at, true, 1);
+        // 2: success reversed to failed: may leave the success set.
+        users.note(date, 2, at, true, -1);
+        users.note(date, 2, at, false, 1);
+        // 3: deleted.
+        users.note(date, 3, at, true, -1);
+        // 4: moved into the next hour: may leave the first hour's slot.
+        users.note(date, 4, at, false, -1);
+        users.note(date, 4, next_hour, false, 1);
+        // 5: a success taken out, another success added in the same hour.
+        users.note(date, 5, at, true, -1);
+        users.note(date, 5, later_same_hour, true, 1);
+        // 6: only added.
+        users.note(date, 6, at, true, 1);
+        let check: Vec<u32> = users.to_check(tz).into_iter().map(|(_, u)| u).collect();
+        assert_eq!(check, vec![2, 3, 4]);
     }
 }
