@@ -198,14 +198,26 @@ async fn run_days(
         LogPosition::Ready { mark, batch: Ok(batch) } => Ok(Since::Log(batch, mark)),
         LogPosition::Ready { batch: Err(why), .. } => Err(why.clone()),
     };
+    // With capture the store keeps today open (see `DayStore::set_open`): read by the hour when
+    // it is new, then kept by the logged changes.
+    let today = DayStore::end_of_whole_days(ctx.settings.tz, now);
     match (prior, since) {
         (Some((prior_run, prior)), Ok(since)) => {
             let partial = live::partial_dates(ctx.settings.tz, windows);
-            let wanted = prior.hours_wanted(&partial, now, since.settle_days());
+            let mut wanted = prior.hours_wanted(&partial, now, since.settle_days());
+            let continued = prior.open_day().is_some_and(|o| o.date == today);
+            let open_wanted = matches!(since, Since::Log(..)) && !continued;
+            if open_wanted {
+                wanted.insert(today);
+            }
             let mut hourly = live::read_hours(src, &wanted).await?;
+            let open = hourly.remove(&today).filter(|_| open_wanted);
             match prior.refresh(src, now, span_start, since, &mut hourly).await? {
                 Ok(mut r) => {
                     warn_differing(r.store.attach_hours(hourly));
+                    if let Some(day) = open {
+                        r.store.set_open(day);
+                    }
                     let drift = r.store.check_drift(src, run_id, &r.read).await?;
                     report_drift(&drift, capture);
                     r.changed.extend(drift.repaired.iter().copied());
@@ -238,7 +250,13 @@ async fn run_days(
         (None, _) => {}
     }
     // Without slots: the next runs give them to the days that need them (see `hours_wanted`).
-    let store = DayStore::build(src, span_start, now, run_id, mark).await?;
+    let mut store = DayStore::build(src, span_start, now, run_id, mark.clone()).await?;
+    if mark.is_some() {
+        let mut open = live::read_hours(src, &[today].into_iter().collect()).await?;
+        if let Some(day) = open.remove(&today) {
+            store.set_open(day);
+        }
+    }
     let reread = store.len();
     Ok(RunDays {
         store: Arc::new(store),

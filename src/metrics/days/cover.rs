@@ -43,14 +43,15 @@ impl<'a> Cover<'a> {
 }
 
 impl DayStore {
-    /// How `range` splits into stored days, hour slots and live parts; `None` when nothing
-    /// stored lies wholly inside it (then the whole range is read live).
+    /// How `range` splits into stored days, hour slots (the open day's too, up to
+    /// [`DayStore::covered_until`]) and live parts; `None` when nothing stored lies wholly
+    /// inside it (then the whole range is read live).
     pub fn cover(&self, range: Range) -> Option<Cover<'_>> {
         if range.end <= range.start || self.days.is_empty() {
             return None;
         }
         let tz = self.tz;
-        let (a, b) = (range.start.max(self.start()), range.end.min(self.end()));
+        let (a, b) = (range.start.max(self.start()), range.end.min(self.covered_until()));
         if a >= b {
             return None;
         }
@@ -93,7 +94,8 @@ impl DayStore {
         }
         let date = local_date(self.tz, part.start);
         let bounds = slot_bounds(self.tz, date);
-        let hours = match self.day(date) {
+        let day = self.day(date).or_else(|| self.open.as_ref().filter(|open| open.date == date));
+        let hours = match day {
             Some(day) if day.hours.len() + 1 == bounds.len() => &day.hours,
             _ => {
                 cover.live.push(part);

@@ -220,6 +220,7 @@ pub struct DayStore {
     watermarks: Watermarks,
     generation: i64,
     capture: Option<CaptureMark>,
+    open: Option<Arc<Day>>,
 }
 
 /// The parts of a [`DayStore`], as the summary database holds them.
@@ -272,7 +273,43 @@ impl DayStore {
             watermarks: parts.watermarks,
             generation: parts.generation,
             capture: parts.capture,
+            open: None,
         })
+    }
+
+    /// Keeps `day` as the open day: the day the stored days end at (today, for a run), with its
+    /// hour slots as of [`DayStore::read_at`]. Only a store kept by change capture has one: the
+    /// logged changes keep it exact with the same deltas as the stored days, so a run folds
+    /// today's whole hours instead of reading the day so far, and when the day ends it becomes
+    /// a stored day without a read. It is this process's alone (never written to the summary
+    /// database: a loaded store reads today as before). A day of another date, or without
+    /// slots, is not kept.
+    pub fn set_open(&mut self, day: Day) {
+        let slots = slot_bounds(self.tz, day.date).len() - 1;
+        self.open = (day.date == self.end_date() && day.hours.len() == slots).then(|| Arc::new(day));
+    }
+
+    /// The open day, if the store keeps one (see [`DayStore::set_open`]).
+    pub fn open_day(&self) -> Option<&Arc<Day>> {
+        self.open.as_ref()
+    }
+
+    /// Where what the store holds ends: after the open day's last whole hour before
+    /// [`DayStore::read_at`], or at the end of the stored days.
+    pub fn covered_until(&self) -> DateTime<Utc> {
+        match &self.open {
+            Some(open) => {
+                let bounds = slot_bounds(self.tz, open.date);
+                bounds
+                    .iter()
+                    .rev()
+                    .find(|b| **b <= self.read_at)
+                    .copied()
+                    .unwrap_or(bounds[0])
+                    .max(self.end())
+            }
+            None => self.end(),
+        }
     }
 
     /// The span a store for `windows` should cover: every window and its previous period, and
@@ -360,7 +397,8 @@ impl DayStore {
     /// Roughly how many bytes the store holds (groups, their text, the user sets): for logs and
     /// the `/metrics` gauge, so operators see what a longer span would cost.
     pub fn approx_bytes(&self) -> usize {
-        self.days.iter().map(|d| d.approx_bytes()).sum::<usize>() + self.base.joined.serialized_size()
+        self.days.iter().chain(&self.open).map(|d| d.approx_bytes()).sum::<usize>()
+            + self.base.joined.serialized_size()
     }
 
     /// Where the stored days begin.

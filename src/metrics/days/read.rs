@@ -143,9 +143,10 @@ impl DayStore {
     ) -> BTreeSet<NaiveDate> {
         let (settle_from, end) = self.reread_span(now, settle_days);
         let keeps_slots = self.days.iter().any(|d| !d.hours.is_empty());
+        let open = self.open.as_ref().map(|o| o.date);
         dates
             .iter()
-            .filter(|d| **d >= self.first && **d < end)
+            .filter(|d| **d >= self.first && **d < end && Some(**d) != open)
             .filter(|d| {
                 **d >= settle_from || (keeps_slots && self.day(**d).is_none_or(|day| day.hours.is_empty()))
             })
@@ -197,8 +198,14 @@ impl DayStore {
         let mut changed = Vec::new();
         let mut dates: BTreeSet<NaiveDate> = BTreeSet::new();
         let mut base_dirty = false;
+        // The open day takes the changes like a stored one, so it needs no read when it ends.
+        let open = match since {
+            Since::Log(..) => self.open.as_ref().map(|o| o.date),
+            Since::Settle(_) => None,
+        };
         match since {
             Since::Log(batch, _) => {
+                days.extend(self.open.iter().cloned().filter(|_| open.is_some()));
                 let target = Target { tz, first: self.first, days: &mut days, base: &mut base };
                 match apply(src, target, batch).await? {
                     Ok(applied) => changed.extend(applied),
@@ -216,8 +223,19 @@ impl DayStore {
         }
         let mut d = settle_from;
         while d < end {
-            dates.insert(d);
+            if Some(d) != open {
+                dates.insert(d);
+            }
             d += Duration::days(1);
+        }
+        // Still open: it leaves the stored days again (and is not written).
+        let still_open = match open {
+            Some(date) if date >= end => days.pop().map(|day| (*day).clone()),
+            _ => None,
+        };
+        changed.retain(|d| Some(*d) != still_open.as_ref().map(|o| o.date));
+        if let Some(date) = open.filter(|_| still_open.is_none()) {
+            changed.push(date);
         }
         let unread: BTreeSet<NaiveDate> = dates.iter().filter(|d| !hourly.contains_key(d)).copied().collect();
         let mut read: Vec<Day> = dates.iter().filter_map(|d| hourly.remove(d)).collect();
@@ -270,7 +288,10 @@ impl DayStore {
             generation: self.generation,
             capture,
         };
-        let store = DayStore::from_parts(parts).expect("refreshed days are consecutive");
+        let mut store = DayStore::from_parts(parts).expect("refreshed days are consecutive");
+        if let Some(day) = still_open {
+            store.set_open(day);
+        }
         Ok(Ok(Refresh { store, reread, read, changed }))
     }
 }

@@ -155,6 +155,36 @@ fn a_partly_covered_day_with_hour_slots_reads_only_the_part_of_an_hour_on_each_s
 }
 
 #[test]
+fn the_open_day_folds_its_whole_hours_before_the_read_and_the_rest_is_read_live() {
+    let tz = chrono_tz::Africa::Lagos;
+    let at = |d, h, m| Utc.with_ymd_and_hms(2026, 6, d, h, m, 0).unwrap();
+    // Days 06-01 ..= 06-14 and 06-15 open, read at 06-15 10:20 local (09:20 UTC).
+    let mut s = store(tz, date(2026, 6, 1), 14, at(15, 9, 20));
+    let slots = slot_bounds(tz, date(2026, 6, 15)).len() - 1;
+    s.set_open(Day::from_hours(
+        date(2026, 6, 15),
+        (0..slots).map(|_| Arc::new(Day::empty(date(2026, 6, 15)))).collect(),
+    ));
+    assert_eq!(s.covered_until(), at(15, 9, 0));
+    // A request a little later: the open day's 10 whole hours before the read, then live.
+    let now = at(15, 9, 50);
+    let cover = s.cover(Range::new(now - Duration::days(7), now)).unwrap();
+    assert_eq!(dates(&cover), (9..=14).map(|d| date(2026, 6, d)).collect::<Vec<_>>());
+    assert_eq!(cover.slots.len(), 10);
+    assert_eq!(
+        cover.live,
+        vec![Range::new(now - Duration::days(7), at(8, 23, 0)), Range::new(at(15, 9, 0), now)]
+    );
+    // Today alone: its whole hours, and the rest live.
+    let cover = s.cover(Range::new(at(14, 23, 0), now)).unwrap();
+    assert!(cover.days.is_empty());
+    assert_eq!((cover.slots.len(), cover.live.clone()), (10, vec![Range::new(at(15, 9, 0), now)]));
+    // A day of another date is not kept open.
+    s.set_open(Day::from_hours(date(2026, 6, 16), Vec::new()));
+    assert_eq!(s.covered_until(), s.end());
+}
+
+#[test]
 fn a_range_inside_one_day_folds_the_day_s_whole_slots() {
     let tz = chrono_tz::Africa::Lagos;
     let at = |d, h, m| Utc.with_ymd_and_hms(2026, 6, d, h, m, 0).unwrap();
