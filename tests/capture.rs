@@ -694,3 +694,59 @@ async fn a_truncated_table_makes_the_next_run_rebuild() {
     assert_eq!(run_kind(&t.db, id).await.0.as_deref(), Some("full"));
     assert_equals_full_rebuild(&t, &t.db, &reference, tz, later, "after a TRUNCATE").await;
 }
+
+/// With capture, the drift checks watch for writes that bypassed its triggers (a restore with
+/// triggers disabled); the users, whose count walks every user's index entry, are counted only
+/// at the first step of the day rotation, not every run.
+#[cfg_attr(pg_unreachable, ignore = "PostgreSQL was unreachable when the tests were built (build.rs)")]
+#[tokio::test]
+async fn with_capture_a_user_deleted_behind_its_triggers_is_found_when_the_rotation_comes_round() {
+    // Arrange: a stored-days rebuild with capture, then a user who joined 10 days ago deleted
+    // with the triggers disabled.
+    let tz = chrono_tz::Africa::Lagos;
+    let mut p = Platform::new(11);
+    let now = utc(2026, 6, 15, 10, 0);
+    let f = p.initial(now);
+    let f = p.user(f, now - Duration::days(10));
+    let gone = *p.users.last().unwrap();
+    let t = fresh(Backend::Postgres, &f.script(Backend::Postgres)).await;
+    migrate(&t.db).await.unwrap();
+    capture::install(&t.db).await.unwrap();
+    let a = context(&t, &t.db, tz);
+    assert_eq!(run(&a, now, RunKind::Incremental).await, 1);
+    let bypass = [
+        "ALTER TABLE accounts_user DISABLE TRIGGER USER".to_string(),
+        format!("DELETE FROM wallet_wallet WHERE user_id = {gone}"),
+        format!("DELETE FROM accounts_user WHERE id = {gone}"),
+        "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts_user'::regclass \
+         AND tgname LIKE 'analytics_capture%' LOOP EXECUTE format('ALTER TABLE accounts_user ENABLE ALWAYS TRIGGER %I', t); \
+         END LOOP; END $$"
+            .to_string(),
+    ];
+    for statement in bypass {
+        sqlx::raw_sql(&statement).execute(&t.db.pool).await.unwrap();
+    }
+    assert!(matches!(capture::status(&t.db).await.unwrap().capture, Capture::Ready { .. }));
+    let findings = |id: i64| {
+        let db = t.db.clone();
+        async move {
+            sqlx::query("SELECT CAST(drift_findings AS BIGINT), drift FROM analytics_run WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db.pool)
+                .await
+                .map(|row| (row.get::<Option<i64>, _>(0), row.get::<Option<String>, _>(1)))
+                .unwrap()
+        }
+    };
+
+    // Act / assert: run 2 checks its seven days (rotation step 2) but not the users.
+    let second = run(&a, now + Duration::minutes(5), RunKind::Incremental).await;
+    assert_eq!(findings(second).await, (Some(0), None));
+    // The 730 stored days rotate in 105 steps of seven: run 210 is at step 0 and counts them.
+    sqlx::raw_sql("ALTER SEQUENCE analytics_run_id_seq RESTART WITH 210").execute(&t.db.pool).await.unwrap();
+    let at_step_0 = run(&a, now + Duration::minutes(10), RunKind::Incremental).await;
+    assert_eq!(at_step_0, 210);
+    let (count, text) = findings(at_step_0).await;
+    assert_eq!(count, Some(1), "{text:?}");
+    assert!(text.as_deref().unwrap().starts_with("users who joined on the stored days"), "{text:?}");
+}

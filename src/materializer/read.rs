@@ -218,7 +218,8 @@ async fn run_days(
                     if let Some(day) = open {
                         r.store.set_open(day);
                     }
-                    let drift = r.store.check_drift(src, run_id, &r.read).await?;
+                    let drift =
+                        r.store.check_drift(src, run_id, &r.read, matches!(since, Since::Log(..))).await?;
                     report_drift(&drift, capture);
                     r.changed.extend(drift.repaired.iter().copied());
                     r.changed.sort();
