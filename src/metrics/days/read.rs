@@ -132,8 +132,8 @@ impl DayStore {
 
     /// Which of `dates` a refresh at `now` should be given read hour by hour (see
     /// [`crate::metrics::live::read_hours`]): those it re-reads anyway, and, when this store
-    /// already keeps slots (a run of this process made it, so later runs will reuse them), those
-    /// it keeps without. A store fresh from the summary database keeps none: a one-shot
+    /// already keeps slots or an open day (a run of this process made it, so later runs will
+    /// reuse them), those it keeps without. A store fresh from the summary database keeps none: a one-shot
     /// `recompute` would read the slots of days it does not re-read only to exit.
     pub fn hours_wanted(
         &self,
@@ -142,7 +142,8 @@ impl DayStore {
         settle_days: u32,
     ) -> BTreeSet<NaiveDate> {
         let (settle_from, end) = self.reread_span(now, settle_days);
-        let keeps_slots = self.days.iter().any(|d| !d.hours.is_empty());
+        // An open day is never loaded, so a store that has one was made by this process.
+        let keeps_slots = self.open.is_some() || self.days.iter().any(|d| !d.hours.is_empty());
         let open = self.open.as_ref().map(|o| o.date);
         dates
             .iter()
