@@ -7,9 +7,10 @@
 //! run loads only the days changed since, not the whole store.
 
 mod diff;
+mod save;
 mod write;
 
-pub use write::save;
+pub use save::save;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

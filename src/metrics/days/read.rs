@@ -206,7 +206,7 @@ impl DayStore {
         };
         match since {
             Since::Log(batch, _) => {
-                days.extend(self.open.iter().cloned().filter(|_| open.is_some()));
+                days.extend(self.open.iter().cloned());
                 let target = Target { tz, first: self.first, days: &mut days, base: &mut base };
                 match apply(src, target, batch).await? {
                     Ok(applied) => changed.extend(applied),
