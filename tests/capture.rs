@@ -351,13 +351,7 @@ backend_test! {
             let (mode, applied) = run_capture(&t.db, id).await;
             assert_eq!(mode.as_deref(), Some("installed"), "{why}");
             assert!(applied.is_some(), "{why}");
-            let drift: Option<i64> = sqlx::query("SELECT CAST(drift_findings AS BIGINT) FROM analytics_run WHERE id = $1")
-                .bind(id)
-                .fetch_one(&t.db.pool)
-                .await
-                .unwrap()
-                .get(0);
-            assert_eq!(drift, Some(0), "with capture the drift checks find nothing: {why}");
+            assert_eq!(run_drift(&t.db, id).await.0, Some(0), "with capture the drift checks find nothing: {why}");
             assert_equals_full_rebuild(&t, &t.db, &reference, tz, now, &why).await;
             assert_replica_loads_the_run(&replica, &a, tz, &why).await;
             assert_eq!(unpruned(&t.db).await, 0, "the run pruned what it applied: {why}");
@@ -727,26 +721,15 @@ async fn with_capture_a_user_deleted_behind_its_triggers_is_found_when_the_rotat
         sqlx::raw_sql(&statement).execute(&t.db.pool).await.unwrap();
     }
     assert!(matches!(capture::status(&t.db).await.unwrap().capture, Capture::Ready { .. }));
-    let findings = |id: i64| {
-        let db = t.db.clone();
-        async move {
-            sqlx::query("SELECT CAST(drift_findings AS BIGINT), drift FROM analytics_run WHERE id = $1")
-                .bind(id)
-                .fetch_one(&db.pool)
-                .await
-                .map(|row| (row.get::<Option<i64>, _>(0), row.get::<Option<String>, _>(1)))
-                .unwrap()
-        }
-    };
 
     // Act / assert: run 2 checks its seven days (rotation step 2) but not the users.
     let second = run(&a, now + Duration::minutes(5), RunKind::Incremental).await;
-    assert_eq!(findings(second).await, (Some(0), None));
+    assert_eq!(run_drift(&t.db, second).await, (Some(0), None));
     // The 730 stored days rotate in 105 steps of seven: run 210 is at step 0 and counts them.
     sqlx::raw_sql("ALTER SEQUENCE analytics_run_id_seq RESTART WITH 210").execute(&t.db.pool).await.unwrap();
     let at_step_0 = run(&a, now + Duration::minutes(10), RunKind::Incremental).await;
     assert_eq!(at_step_0, 210);
-    let (count, text) = findings(at_step_0).await;
+    let (count, text) = run_drift(&t.db, at_step_0).await;
     assert_eq!(count, Some(1), "{text:?}");
     assert!(text.as_deref().unwrap().starts_with("users who joined on the stored days"), "{text:?}");
 }

@@ -571,16 +571,6 @@ backend_test! {
 // Drift checks (without change capture)
 // ---------------------------------------------------------------------------------------------
 
-/// `(drift_findings, drift)` of run `id`.
-async fn run_drift(db: &Db, id: i64) -> (Option<i64>, Option<String>) {
-    let row = sqlx::query("SELECT CAST(drift_findings AS BIGINT), drift FROM analytics_run WHERE id = $1")
-        .bind(id)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    (row.get(0), row.get(1))
-}
-
 backend_test! {
     async fn without_capture_a_delete_the_settle_window_cannot_see_is_found_reported_and_repaired(
         backend: Backend,

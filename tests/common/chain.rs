@@ -76,6 +76,16 @@ pub async fn run_kind(db: &Db, id: i64) -> (Option<String>, Option<i64>) {
     (row.get(0), row.get(1))
 }
 
+/// `(drift_findings, drift)` of run `id`.
+pub async fn run_drift(db: &Db, id: i64) -> (Option<i64>, Option<String>) {
+    let row = sqlx::query("SELECT CAST(drift_findings AS BIGINT), drift FROM analytics_run WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dumps of what a summary database holds
 // ---------------------------------------------------------------------------------------------
