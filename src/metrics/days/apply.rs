@@ -188,6 +188,11 @@ fn slot_of(tz: Tz, date: NaiveDate, at: DateTime<Utc>, slots: usize) -> Option<u
     if bounds.len() != slots + 1 {
         return None;
     }
+    slot_in(&bounds, at)
+}
+
+/// The slot of `bounds` (see [`slot_bounds`]) holding `at`, if any.
+fn slot_in(bounds: &[DateTime<Utc>], at: DateTime<Utc>) -> Option<usize> {
     bounds.windows(2).position(|b| b[0] <= at && at < b[1])
 }
 
@@ -325,8 +330,7 @@ impl UserDays {
     fn to_check(&self, tz: Tz) -> BTreeSet<(NaiveDate, u32)> {
         let mut bounds: HashMap<NaiveDate, Vec<DateTime<Utc>>> = HashMap::new();
         let mut hour = |date: NaiveDate, at: DateTime<Utc>| {
-            let b = bounds.entry(date).or_insert_with(|| slot_bounds(tz, date));
-            b.partition_point(|t| *t <= at)
+            slot_in(bounds.entry(date).or_insert_with(|| slot_bounds(tz, date)), at)
         };
         self.removed
             .iter()

@@ -284,9 +284,10 @@ impl DayStore {
     /// a stored day without a read. It is this process's alone (never written to the summary
     /// database: a loaded store reads today as before). A day of another date, or without
     /// slots, is not kept.
-    pub fn set_open(&mut self, day: Day) {
+    pub fn set_open(&mut self, day: impl Into<Arc<Day>>) {
+        let day = day.into();
         let slots = slot_bounds(self.tz, day.date).len() - 1;
-        self.open = (day.date == self.end_date() && day.hours.len() == slots).then(|| Arc::new(day));
+        self.open = (day.date == self.end_date() && day.hours.len() == slots).then_some(day);
     }
 
     /// The open day, if the store keeps one (see [`DayStore::set_open`]).

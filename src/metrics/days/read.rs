@@ -231,7 +231,7 @@ impl DayStore {
         }
         // Still open: it leaves the stored days again (and is not written).
         let still_open = match open {
-            Some(date) if date >= end => days.pop().map(|day| (*day).clone()),
+            Some(date) if date >= end => days.pop(),
             _ => None,
         };
         changed.retain(|d| Some(*d) != still_open.as_ref().map(|o| o.date));
