@@ -48,18 +48,7 @@ TOKEN=$($BIN token --user-id 1)
 OUT=BENCHMARKS.md
 SECTION=$TMP/section.md
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i]}'; }
-users_of() { case "$1" in S) echo 10000 ;; M) echo 100000 ;; L) echo 1000000 ;; esac; }
 admin() { curl -fs -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1/api/analytics/admin/recompute/?wait=true"; }
-wait_ready() {
-  for _ in $(seq 1200); do
-    curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1/api/analytics/admin/status/" 2>/dev/null \
-      | grep -q '"day_store":{' && return 0
-    sleep 0.2
-  done
-  echo "the server on port $1 did not read its day store" >&2; exit 1
-}
 
 # An hour of platform changes on $1 (a platform of $2 users).
 hour_of_changes() {
@@ -168,7 +157,7 @@ for scale in $SCALES; do
     ANALYTICS_SCHEDULE="0 0 0 1 1 *" ANALYTICS_REBUILD_SCHEDULE="" $BIN serve --database-url "$url" \
       --bind "127.0.0.1:$port" >"$TMP/serve_$mode.log" 2>&1 &
     server=$!
-    wait_ready "$port"
+    wait_for_day_store "$port" "$TOKEN" 240
     for _ in 1 2; do admin "$port" >/dev/null; done
     : > "$TMP/served"
     for _ in $(seq "$RUNS"); do
@@ -228,7 +217,7 @@ for mode in without with; do
   ANALYTICS_SCHEDULE="*/10 * * * * *" ANALYTICS_REBUILD_SCHEDULE="" $BIN serve --database-url "$url" \
     --bind "127.0.0.1:$port" >"$TMP/soak_$mode.log" 2>&1 &
   server=$!
-  wait_ready "$port"
+  wait_for_day_store "$port" "$TOKEN" 240
   ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
   busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
   cpu0=$(ticks); read -r busy0 total0 < <(busy)

@@ -10,6 +10,8 @@
 # is never run by `cargo test` or CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 RUNS=${BENCH_RUNS:-3}
@@ -34,15 +36,6 @@ CAPTURE_SECTION=$(sed -n '/^<!-- capture -->$/,/^<!-- \/capture -->$/p' "$OUT" 2
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; pkill -f "mafita-analytics serve --database-url $PG/bench_" 2>/dev/null || true' EXIT
 
-# Waits until the server on port $1 answers and has read its day store (admin/status).
-wait_for_day_store() {
-  for _ in $(seq 600); do
-    curl -fs -H "Authorization: Bearer $($BIN token --user-id 1)" "http://127.0.0.1:$1/api/analytics/admin/status/" 2>/dev/null \
-      | grep -q '"day_store":{' && return 0
-    sleep 0.2
-  done
-  echo "the server on port $1 did not read its day store in 120 s" >&2; exit 1
-}
 # An hour of platform activity: copies of the newest transactions (users/365 × 20 / 24 of
 # them) stamped within the last hour, and 50 pending transactions of the last two days settled.
 hour_of_rows() {
@@ -55,7 +48,6 @@ hour_of_rows() {
 }
 # wrk latency ("385.00us", "1.94ms", "1.02s") in milliseconds.
 to_ms() { awk '{v = $1; f = 1; if (v ~ /us$/) f = 0.001; else if (v ~ /ms$/) f = 1; else if (v ~ /s$/) f = 1000; gsub(/[a-z]+$/, "", v); printf "%.2f\n", v * f}'; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 # Streams the stored span's fact rows (730 days) once, the columns the day store's folds read,
 # to the server's /dev/null: what reading the platform cannot go below in one stream.
@@ -69,7 +61,6 @@ COPY (SELECT created_at, user_id, status, amount FROM rewards_bonus WHERE create
 COPY (SELECT id, date_joined, referred_by_id FROM accounts_user) TO '/dev/null';
 SQL
 }
-users_of() { case "$1" in S) echo 10000 ;; M) echo 100000 ;; L) echo 1000000 ;; esac; }
 
 {
   echo "# Benchmarks"
@@ -130,7 +121,7 @@ for scale in $SCALES; do
   ANALYTICS_SCHEDULE="0 0 0 1 1 *" ANALYTICS_REBUILD_SCHEDULE="" $BIN serve --database-url "$url" \
     --bind "127.0.0.1:$port" >"$TMP/serve_inc.log" 2>&1 &
   server=$!
-  wait_for_day_store "$port"
+  wait_for_day_store "$port" "$($BIN token --user-id 1)" 120
   # Steady state: the first run of a process gives the settle days their hour slots, the
   # second the other days the windows cut; from then on a run reuses them.
   for _ in 1 2; do
@@ -166,7 +157,7 @@ for scale in $SCALES; do
     "http://127.0.0.1:$port/api/analytics/users/?days=45" | awk '{printf "%.1f\n", $1 * 1000}')
   first_kpis=$(curl -fs -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $token" \
     "http://127.0.0.1:$port/api/analytics/kpis/?days=200" | awk '{printf "%.1f\n", $1 * 1000}')
-  wait_for_day_store "$port"
+  wait_for_day_store "$port" "$($BIN token --user-id 1)" 120
   store_ms=$(sed 's/\x1b\[[0-9;]*m//g' "$TMP/ondemand.log" | grep -o 'day store loaded.* ms=[0-9]*' | grep -o 'ms=[0-9]*' | cut -d= -f2 | head -1)
   store_mb=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/analytics/admin/status/" \
     | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["day_store"]["approx_bytes"] / 1048576, 1))')
@@ -214,7 +205,7 @@ for scale in $SCALES; do
   $BIN serve --database-url "$url" --bind "127.0.0.1:$port" --no-scheduler >"$TMP/serve.log" 2>&1 &
   server=$!
   # Load only once the server has read its day store: the read competes for the 2 cores.
-  wait_for_day_store "$port"
+  wait_for_day_store "$port" "$($BIN token --user-id 1)" 120
   # Each path RUNS times, interleaved, 10 s each; medians of throughput and of each latency
   # (wrk shares the 2 cores with the server, so single samples swing by ±15 %).
   paths=("/healthz" "/api/analytics/dashboard/overview/?days=30" "/api/analytics/users/?days=365")
