@@ -11,6 +11,7 @@ use chrono::Utc;
 use super::auth::StaffUser;
 use super::error::ApiError;
 use super::params::Params;
+use super::prom::AnswerSource;
 use super::response::Prepared;
 use super::AppState;
 use crate::metrics::export::{export_filename, export_transactions, export_users, ExportRows};
@@ -32,7 +33,7 @@ pub async fn dashboard(
     let filter = if endpoint == Endpoint::Transactions { params.tx_filter()? } else { TxFilter::default() };
     if let (WindowKind::Rolling { days }, true) = (window.kind, filter == TxFilter::default()) {
         if let Some(snapshot) = state.snapshots.get(endpoint, days) {
-            state.prom.cache("snapshot");
+            state.prom.answer(AnswerSource::Snapshot);
             return Ok(snapshot.prepared.respond(&headers));
         }
     }
@@ -40,7 +41,7 @@ pub async fn dashboard(
         .ondemand
         .get(&state.platform, &state.settings, state.days.store(), endpoint, &window, &filter)
         .await?;
-    state.prom.cache(if hit { "hit" } else { "miss" });
+    state.prom.answer(if hit { AnswerSource::Hit } else { AnswerSource::Miss });
     Ok(answer.respond(&headers))
 }
 

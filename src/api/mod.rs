@@ -113,12 +113,24 @@ pub fn route_table() -> Vec<(String, Method)> {
     table
 }
 
+/// An analytics route's path without its trailing slash (also served), if it has one.
+fn bare_path(path: &str) -> Option<String> {
+    path.strip_prefix("/api/analytics/")
+        .and_then(|p| p.strip_suffix('/'))
+        .map(|b| format!("/api/analytics/{b}"))
+}
+
+/// Every path the router matches for [`route_handlers`]: what `/metrics` labels requests with.
+pub fn matched_paths() -> Vec<String> {
+    route_handlers().into_iter().flat_map(|(path, _, _)| bare_path(&path).into_iter().chain([path])).collect()
+}
+
 /// The router, with CORS for `cors_origins`.
 pub fn router(state: Arc<AppState>, cors_origins: &CorsOrigins) -> Router {
     let mut api = Router::new();
     for (path, _, handler) in route_handlers() {
-        if let Some(bare) = path.strip_prefix("/api/analytics/").and_then(|p| p.strip_suffix('/')) {
-            api = api.route(&format!("/api/analytics/{bare}"), handler.clone());
+        if let Some(bare) = bare_path(&path) {
+            api = api.route(&bare, handler.clone());
         }
         api = api.route(&path, handler);
     }
@@ -177,13 +189,14 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
 
 /// Counts every answer by matched route and status, with its latency.
 async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let response = next.run(req).await;
-    state.prom.observe(&route, response.status().as_u16(), started.elapsed());
+    state.prom.observe(
+        route.as_ref().map(MatchedPath::as_str),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
@@ -315,6 +328,7 @@ pub fn spawn_reloader(
         async move {
             loop {
                 state.days.catch_up(state.snapshots.run_id());
+                state.prom.upkeep();
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     _ = shutdown.triggered() => return,

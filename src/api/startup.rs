@@ -67,7 +67,7 @@ pub async fn build_state(
         ),
         days: Arc::new(DayKeeper::new(ctx.days.clone(), ctx.summary.clone(), ctx.settings.tz)),
         materializer: Materializer::start(ctx),
-        prom: crate::api::prom::Registry::default(),
+        prom: crate::api::prom::Registry::new(crate::api::matched_paths()),
         admin_min_interval: serve.admin_min_interval,
         reloader: Arc::default(),
     });

@@ -169,7 +169,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> App {
         ),
         days: Arc::new(DayKeeper::new(slot, db.db.clone(), MetricSettings::default().tz)),
         materializer: Materializer::start(worker_ctx),
-        prom: Registry::default(),
+        prom: Registry::new(mafita_analytics::api::matched_paths()),
         admin_min_interval: options.admin_min_interval,
         reloader: Arc::default(),
     });
