@@ -180,6 +180,23 @@ async fn an_hs256_server_refuses_every_forged_token_and_accepts_the_genuine_one(
     assert_eq!(res.json::<Value>().await.unwrap()["detail"], "Authentication credentials were not provided.");
 }
 
+/// Verified tokens are remembered, so the second request with a token skips the signature
+/// check; a remembered token must still stop working at its expiry, and a tampered copy of a
+/// remembered one must still be checked.
+#[tokio::test]
+async fn a_remembered_token_still_expires_and_its_tampered_copies_are_still_refused() {
+    let app = spawn_app_with(Backend::Sqlite, AppOptions::default()).await;
+    // Expired 9 s ago: inside the 10 s leeway for about one more second.
+    let mut about_to_lapse = claims(json!(1));
+    about_to_lapse["exp"] = json!(Utc::now().timestamp() - 9);
+    let token = hs(Algorithm::HS256, &about_to_lapse, SECRET.as_bytes());
+    assert_eq!(app.get(PATH, Some(&token)).await.status(), StatusCode::OK);
+    refused(&app, "a copy of a remembered token with another payload", &tampered(&token, &claims(json!(2))))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    refused(&app, "a remembered token past its expiry and the leeway", &token).await;
+}
+
 #[tokio::test]
 async fn an_rs256_server_refuses_every_forged_token_and_hs_rs_confusion() {
     let app = spawn_app_with(Backend::Sqlite, rs256_options()).await;

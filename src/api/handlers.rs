@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
+use tracing::Instrument;
 
 use super::auth::StaffUser;
 use super::error::ApiError;
@@ -21,7 +22,9 @@ use crate::metrics::{Endpoint, Source as MetricSource, TxFilter, WindowKind};
 use crate::time::local_date;
 
 /// Answers one of the six JSON endpoints.
-#[tracing::instrument(skip_all, fields(endpoint = endpoint.name(), user = user.id))]
+///
+/// A snapshot answer is a lookup, so it opens no span of its own and the on-demand path's
+/// future (large: a whole computation) is boxed, out of the snapshot path's state.
 pub async fn dashboard(
     endpoint: Endpoint,
     state: Arc<AppState>,
@@ -37,10 +40,14 @@ pub async fn dashboard(
             return Ok(snapshot.prepared.respond(&headers));
         }
     }
-    let (answer, hit) = state
-        .ondemand
-        .get(&state.platform, &state.settings, state.days.store(), endpoint, &window, &filter)
-        .await?;
+    let span = tracing::info_span!("ondemand", endpoint = endpoint.name(), user = user.id);
+    let (answer, hit) = Box::pin(
+        state
+            .ondemand
+            .get(&state.platform, &state.settings, state.days.store(), endpoint, &window, &filter)
+            .instrument(span),
+    )
+    .await?;
     state.prom.answer(if hit { AnswerSource::Hit } else { AnswerSource::Miss });
     Ok(answer.respond(&headers))
 }

@@ -38,6 +38,8 @@ pub struct Prepared {
     pub br: Bytes,
     /// Strong ETag (quoted).
     pub etag: String,
+    /// The ETag as a header value, made once rather than per answer.
+    etag_header: Option<HeaderValue>,
     /// `Content-Type`.
     pub content_type: &'static str,
     /// Extra `Content-Disposition`, for downloads.
@@ -59,6 +61,7 @@ impl Prepared {
             writer.write_all(&body).expect("writing to memory");
         }
         Prepared {
+            etag_header: HeaderValue::from_str(&etag).ok(),
             plain: Bytes::from(body),
             gzip: Bytes::from(gzip),
             br: Bytes::from(br),
@@ -106,8 +109,8 @@ impl Prepared {
             r
         };
         let h = response.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&self.etag) {
-            h.insert(header::ETAG, v);
+        if let Some(v) = &self.etag_header {
+            h.insert(header::ETAG, v.clone());
         }
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding, Authorization"));

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -28,9 +29,12 @@ pub struct Loaded {
 pub type SnapshotMap = HashMap<(Endpoint, i64), Arc<Loaded>>;
 
 /// The latest snapshots by (endpoint, window days).
+///
+/// Every snapshot answer reads the map, so it sits behind an atomic pointer swap: a reader
+/// takes no lock and a reload never waits for readers.
 #[derive(Default)]
 pub struct SnapshotCache {
-    current: RwLock<Arc<SnapshotMap>>,
+    current: ArcSwap<SnapshotMap>,
     newest_run: RwLock<Option<i64>>,
     last_full_rebuild: RwLock<Option<DateTime<Utc>>>,
     newest_success: RwLock<Option<RunRecord>>,
@@ -39,18 +43,18 @@ pub struct SnapshotCache {
 impl SnapshotCache {
     /// The snapshot for `endpoint` over `days`, if one is loaded.
     pub fn get(&self, endpoint: Endpoint, days: i64) -> Option<Arc<Loaded>> {
-        self.current.read().expect("not poisoned").get(&(endpoint, days)).cloned()
+        self.current.load().get(&(endpoint, days)).cloned()
     }
 
     /// Every loaded snapshot.
     pub fn all(&self) -> Arc<SnapshotMap> {
-        self.current.read().expect("not poisoned").clone()
+        self.current.load_full()
     }
 
     /// The run the loaded snapshots come from (the newest, should a run have written only
     /// some windows); 0 when nothing is loaded.
     pub fn run_id(&self) -> i64 {
-        self.current.read().expect("not poisoned").values().map(|l| l.run_id).max().unwrap_or(0)
+        self.current.load().values().map(|l| l.run_id).max().unwrap_or(0)
     }
 
     /// When the newest successful full rebuild of the stored days finished, on any instance
@@ -74,7 +78,7 @@ impl SnapshotCache {
 
     /// Whether anything is loaded.
     pub fn is_empty(&self) -> bool {
-        self.current.read().expect("not poisoned").is_empty()
+        self.current.load().is_empty()
     }
 
     /// Reloads when the summary database holds a newer run than the one in memory; returns
@@ -134,7 +138,7 @@ impl SnapshotCache {
             }
             Err(e) => tracing::warn!(error = %e, "could not read the newest successful run"),
         }
-        *self.current.write().expect("not poisoned") = Arc::new(map);
+        self.current.store(Arc::new(map));
         *self.newest_run.write().expect("not poisoned") = Some(marker);
         Ok(true)
     }
