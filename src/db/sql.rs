@@ -32,6 +32,8 @@ pub enum Cast {
     Numeric,
     /// A `YYYY-MM-DD` JSON string (kept as that text on SQLite).
     Date,
+    /// A JSON `true` or `false` (1 or 0 on SQLite).
+    Bool,
 }
 
 /// SQL text under construction with its arguments.
@@ -115,6 +117,7 @@ impl Sql {
                         Cast::Text => "TEXT",
                         Cast::Numeric => "NUMERIC",
                         Cast::Date => "DATE",
+                        Cast::Bool => "BOOLEAN",
                     };
                     format!("CAST(r->>{i} AS {ty}) AS c{i}")
                 }

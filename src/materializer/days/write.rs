@@ -7,11 +7,14 @@ use chrono::NaiveDate;
 use sqlx::AnyConnection;
 
 use super::{serialize, STORE_ROW};
-use crate::db::{Dialect, Sql};
+use serde_json::{json, Value};
+
+use crate::db::{Cast, Dialect, Sql};
 use crate::metrics::days::{Day, DayStore, STORE_VERSION};
 use crate::metrics::rows::{BonusGroup, OrderGroup, TxGroup};
 
-/// Group rows per INSERT (well under both databases' parameter limits).
+/// Rows per INSERT when every value is an argument (well under both databases' parameter
+/// limits).
 pub(super) const GROUP_ROWS_PER_INSERT: usize = 150;
 
 /// Days of user sets per INSERT: a few MB of bitmaps per statement at a million users.
@@ -103,98 +106,87 @@ pub(super) async fn put_groups(
         Put::Insert => String::new(),
         Put::Replace => format!(" ON CONFLICT ({conflict}) DO UPDATE SET {set}, run_id = excluded.run_id"),
     };
+    let date = |day: &NaiveDate| day.format("%Y-%m-%d").to_string();
     insert_rows(
         conn,
         dialect,
         "analytics_day_transaction (day, category, tx_type, status, is_p2p, tx_count, amount_kobo, run_id)",
+        &[Cast::Date, Cast::Text, Cast::Text, Cast::Text, Cast::Bool, Cast::Int, Cast::Int],
+        run_id,
         &tail(
             "day, category, tx_type, status, is_p2p",
             "tx_count = excluded.tx_count, amount_kobo = excluded.amount_kobo",
         ),
         &rows.tx,
-        |q, (day, g)| {
-            let p2p = if g.p2p { "TRUE" } else { "FALSE" };
-            format!(
-                "({}, {}, {}, {}, {p2p}, {}, {}, {})",
-                q.date(*day),
-                q.text(g.category.clone()),
-                q.text(g.tx_type.clone()),
-                q.text(g.status.clone()),
-                q.int(g.count),
-                q.int(g.kobo),
-                q.int(run_id)
-            )
-        },
+        |(day, g)| json!([date(day), g.category, g.tx_type, g.status, g.p2p, g.count, g.kobo]),
     )
     .await?;
     insert_rows(
         conn,
         dialect,
         "analytics_day_order (day, kind, status, network, order_count, total_kobo, run_id)",
+        &[Cast::Date, Cast::Text, Cast::Text, Cast::Text, Cast::Int, Cast::Int],
+        run_id,
         &tail(
             "day, kind, status, network",
             "order_count = excluded.order_count, total_kobo = excluded.total_kobo",
         ),
         &rows.orders,
-        |q, (day, kind, g)| {
-            format!(
-                "({}, {}, {}, {}, {}, {}, {})",
-                q.date(*day),
-                q.text(*kind),
-                q.text(g.status.clone()),
-                q.text(g.network.clone()),
-                q.int(g.count),
-                q.int(g.kobo),
-                q.int(run_id)
-            )
-        },
+        |(day, kind, g)| json!([date(day), kind, g.status, g.network, g.count, g.kobo]),
     )
     .await?;
     insert_rows(
         conn,
         dialect,
         "analytics_day_bonus (day, status, bonus_count, amount_kobo, run_id)",
+        &[Cast::Date, Cast::Text, Cast::Int, Cast::Int],
+        run_id,
         &tail("day, status", "bonus_count = excluded.bonus_count, amount_kobo = excluded.amount_kobo"),
         &rows.bonuses,
-        |q, (day, g)| {
-            format!(
-                "({}, {}, {}, {}, {})",
-                q.date(*day),
-                q.text(g.status.clone()),
-                q.int(g.count),
-                q.int(g.kobo),
-                q.int(run_id)
-            )
-        },
+        |(day, g)| json!([date(day), g.status, g.count, g.kobo]),
     )
     .await?;
     insert_rows(
         conn,
         dialect,
         "analytics_day_referral (day, referrer_id, referrals, run_id)",
+        &[Cast::Date, Cast::Int, Cast::Int],
+        run_id,
         &tail("day, referrer_id", "referrals = excluded.referrals"),
         &rows.referrals,
-        |q, (day, (referrer, n))| {
-            format!("({}, {}, {}, {})", q.date(*day), q.int(*referrer), q.int(*n), q.int(run_id))
-        },
+        |(day, (referrer, n))| json!([date(day), referrer, n]),
     )
     .await
 }
 
-/// Multi-row INSERTs of `rows` into `target` (`table (columns)`), each row rendered by `render`
-/// and each statement ending with `tail`.
+/// Group rows per INSERT: each statement carries its rows as one JSON argument (binding a
+/// value costs ~20 µs, so an argument per value made writing a full rebuild's groups take
+/// longer than reading them), kept to a few MB per statement.
+const JSON_ROWS_PER_INSERT: usize = 20_000;
+
+/// INSERTs of `rows` into `target` (`table (columns)`, `run_id` last), each row rendered by
+/// `render` as a JSON array typed by `casts`, each statement ending with `tail`.
+#[allow(clippy::too_many_arguments)]
 async fn insert_rows<T>(
     conn: &mut AnyConnection,
     dialect: Dialect,
     target: &str,
+    casts: &[Cast],
+    run_id: i64,
     tail: &str,
     rows: &[T],
-    render: impl Fn(&mut Sql, &T) -> String,
+    render: impl Fn(&T) -> Value,
 ) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(GROUP_ROWS_PER_INSERT) {
+    let columns: Vec<String> = (0..casts.len()).map(|i| format!("c{i}")).collect();
+    for chunk in rows.chunks(JSON_ROWS_PER_INSERT) {
         let mut q = Sql::new(dialect);
-        let values: Vec<String> = chunk.iter().map(|row| render(&mut q, row)).collect();
-        q.push(&format!("INSERT INTO {target} VALUES {}{tail}", values.join(", ")));
+        let values = q.json_rows(Value::Array(chunk.iter().map(&render).collect()), casts);
+        let run = q.int(run_id);
+        // `WHERE true`: SQLite reads an ON CONFLICT right after a SELECT's FROM as a join clause.
+        q.push(&format!(
+            "INSERT INTO {target} SELECT {}, {run} FROM {values} WHERE true{tail}",
+            columns.join(", ")
+        ));
         q.execute(conn).await?;
     }
     Ok(())
