@@ -312,3 +312,39 @@ backend_test! {
         assert_eq!(airtime_success, 2, "{backend:?}");
     }
 }
+
+backend_test! {
+    /// An on-demand computation seeded with the wallet and user totals an earlier one read
+    /// (`metrics::current`) still counts, exactly, the users who joined in between: three users
+    /// at the first read, and a fourth (verified, a merchant) who joined before the second.
+    async fn computations_seeded_with_earlier_totals_count_the_users_who_joined_since(backend: Backend) {
+        let (t, settings, store) = platform_with_store(backend).await;
+        let first = now();
+        let mut conn = t.db.pool.acquire().await.unwrap();
+        let w = Window::rolling(first, settings.tz, 45).unwrap();
+        let mut src = Source::new(&mut conn, t.db.dialect, &settings).with_days(Some(store.clone()));
+        let before = compute(&mut src, Endpoint::Users, &w, &TxFilter::default()).await.unwrap().into_value();
+        let totals = src.current_read(first).expect("the users payload reads both totals");
+        assert_eq!((totals.flags.total, totals.flags.verified, totals.flags.merchants), (3, 0, 0));
+        assert_eq!(before["total_users"], json!(3));
+        drop(src);
+        let verified_merchant = UserFlags { verified: true, merchant: true, ..UserFlags::default() };
+        let joined = Fixture::default().user(4, "2026-06-16 12:00:10", verified_merchant);
+        sqlx::raw_sql(&joined.rows_script(backend)).execute(&t.db.pool).await.unwrap();
+
+        let second = first + chrono::Duration::seconds(20);
+        assert!(totals.usable_at(second));
+        assert!(!totals.usable_at(first + chrono::Duration::seconds(31)), "reused for 30 s at most");
+        let w = Window::rolling(second, settings.tz, 45).unwrap();
+        let mut src = Source::new(&mut conn, t.db.dialect, &settings)
+            .with_days(Some(store.clone()))
+            .with_current(Some(totals));
+        let seeded = compute(&mut src, Endpoint::Users, &w, &TxFilter::default()).await.unwrap().into_value();
+        assert!(src.current_read(second).is_none(), "seeded totals are not read ones");
+        drop(src);
+        assert_eq!(seeded["total_users"], json!(4));
+        assert_eq!(seeded["verified_users"], json!(1));
+        assert_eq!(seeded["merchant_count"], json!(1));
+        assert_eq!(seeded, payload(&t, &settings, Some(store), Endpoint::Users, &w).await);
+    }
+}

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use chrono::{NaiveDate, Utc};
@@ -17,6 +18,7 @@ use super::error::ApiError;
 use super::response::Prepared;
 use crate::db::{limit_read, sqlstate, Db, ReadScope};
 use crate::materializer::standby::{bound, read_replay};
+use crate::metrics::current::{self, CurrentTotals};
 use crate::metrics::{
     compute, DayStore, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window,
     WindowKind,
@@ -54,6 +56,8 @@ pub struct Limits {
 /// The cache of computed answers and the slots computations run in.
 pub struct OnDemand {
     cache: moka::future::Cache<Key, Arc<Prepared>>,
+    /// The newest whole-table totals a computation read (see `metrics::current`).
+    current: ArcSwapOption<CurrentTotals>,
     slots: Arc<Semaphore>,
     queue_timeout: Duration,
     statement_timeout: Duration,
@@ -83,6 +87,7 @@ impl OnDemand {
             .build();
         OnDemand {
             cache,
+            current: ArcSwapOption::empty(),
             slots: Arc::new(Semaphore::new(limits.concurrency.max(1) as usize)),
             queue_timeout: limits.queue_timeout,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
@@ -142,6 +147,25 @@ impl OnDemand {
         }
     }
 
+    /// Reads the whole-table totals now (start-up), so even a new instance's first on-demand
+    /// answer does not scan the wallets and users tables; a failure only means the first
+    /// computation reads them itself.
+    pub async fn warm(&self, platform: &Db, settings: &MetricSettings) {
+        let read = async {
+            let replay = read_replay(platform).await?;
+            let now = bound(Utc::now(), &replay).map_err(ApiError::Unavailable)?.now;
+            let mut tx = self.read(platform).await?;
+            let mut src = MetricSource::new(&mut tx, platform.dialect, settings);
+            Ok::<_, ApiError>(current::read(&mut src, now).await?)
+        };
+        match read.await {
+            Ok(totals) => self.current.store(Some(Arc::new(totals))),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the wallet and user totals ahead of on-demand answers")
+            }
+        }
+    }
+
     /// Bytes the cached answers take (approximate; the cache's own bookkeeping aside).
     pub async fn weighted_bytes(&self) -> u64 {
         self.cache.run_pending_tasks().await;
@@ -190,8 +214,15 @@ impl OnDemand {
                 let mut tx = self.read(platform).await?;
                 let payload = self
                     .within(async {
-                        let mut src = MetricSource::new(&mut tx, platform.dialect, settings).with_days(days);
-                        compute(&mut src, endpoint, &fresh, filter).await
+                        let seed = self.current.load().as_deref().copied().filter(|c| c.usable_at(fresh.now));
+                        let mut src = MetricSource::new(&mut tx, platform.dialect, settings)
+                            .with_days(days)
+                            .with_current(seed);
+                        let payload = compute(&mut src, endpoint, &fresh, filter).await?;
+                        if let Some(read) = src.current_read(fresh.now) {
+                            self.current.store(Some(Arc::new(read)));
+                        }
+                        Ok(payload)
                     })
                     .await?;
                 drop(tx);

@@ -77,6 +77,7 @@ pub async fn build_state(
     }
     // And the stored days, so on-demand windows fold from memory from the first request.
     state.days.load().await;
+    state.ondemand.warm(&state.platform, &state.settings).await;
     Ok(state)
 }
 

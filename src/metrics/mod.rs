@@ -5,6 +5,7 @@
 //! each endpoint module folds them into its payload. Every payload costs a small, fixed number
 //! of queries whatever the window (no per-day or per-user loops).
 
+pub mod current;
 pub mod days;
 pub mod export;
 pub mod facts;

@@ -86,6 +86,9 @@ pub(crate) struct Memo {
     pub(crate) daily_active: HashMap<Range, Vec<(String, i64)>>,
     pub(crate) live_users: HashMap<Range, Arc<Vec<DayUsers>>>,
     pub(crate) flags: HashMap<chrono::DateTime<chrono::Utc>, UserFlags>,
+    /// Flags read earlier at an instant (see `metrics::current`): the flags at a later `now`
+    /// add those of the users who joined in between.
+    pub(crate) flags_base: Option<(chrono::DateTime<chrono::Utc>, UserFlags)>,
     pub(crate) wallets: Option<WalletTotals>,
     pub(crate) offers: Option<i64>,
     pub(crate) joined_live: HashMap<Range, Arc<roaring::RoaringBitmap>>,

@@ -66,21 +66,33 @@ pub async fn user_counts(
     })
 }
 
-/// The flags at `now`, read once per source.
-async fn user_flags(src: &mut Source<'_>, now: DateTime<Utc>) -> Result<UserFlags, sqlx::Error> {
+/// The flags at `now`, read once per source: the whole table, or, when the source was seeded
+/// with flags read at an earlier instant, those plus the users who joined since (an index read).
+pub(crate) async fn user_flags(src: &mut Source<'_>, now: DateTime<Utc>) -> Result<UserFlags, sqlx::Error> {
     if let Some(hit) = src.memo().flags.get(&now) {
         return Ok(*hit);
     }
+    let base = src.memo().flags_base.filter(|(at, _)| *at <= now);
     let mut q = src.sql();
     let now_p = q.ts(now);
+    let since = match base {
+        Some((at, _)) => format!(" AND date_joined >= {}", q.ts(at)),
+        None => String::new(),
+    };
     q.push(&format!(
         "SELECT CAST(COUNT(*) AS BIGINT), \
          CAST(COUNT(CASE WHEN is_email_verified THEN 1 END) AS BIGINT), \
          CAST(COUNT(CASE WHEN is_merchant THEN 1 END) AS BIGINT) \
-         FROM accounts_user WHERE date_joined < {now_p}"
+         FROM accounts_user WHERE date_joined < {now_p}{since}"
     ));
     let row = src.one(&q).await?;
-    let flags = UserFlags { total: int(&row, 0)?, verified: int(&row, 1)?, merchants: int(&row, 2)? };
+    let (before, read) =
+        (base.map(|(_, flags)| flags).unwrap_or_default(), (int(&row, 0)?, int(&row, 1)?, int(&row, 2)?));
+    let flags = UserFlags {
+        total: before.total + read.0,
+        verified: before.verified + read.1,
+        merchants: before.merchants + read.2,
+    };
     src.memo().flags.insert(now, flags);
     Ok(flags)
 }
