@@ -6,8 +6,9 @@
 //! slot and its connection with a 503 instead of holding them for the whole request timeout.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -58,6 +59,9 @@ pub struct OnDemand {
     cache: moka::future::Cache<Key, Arc<Prepared>>,
     /// The newest whole-table totals a computation read (see `metrics::current`).
     current: ArcSwapOption<CurrentTotals>,
+    /// When freed memory was last handed back (ms after `started`).
+    trimmed_at: AtomicU64,
+    started: Instant,
     slots: Arc<Semaphore>,
     queue_timeout: Duration,
     statement_timeout: Duration,
@@ -88,6 +92,8 @@ impl OnDemand {
         OnDemand {
             cache,
             current: ArcSwapOption::empty(),
+            trimmed_at: AtomicU64::new(0),
+            started: Instant::now(),
             slots: Arc::new(Semaphore::new(limits.concurrency.max(1) as usize)),
             queue_timeout: limits.queue_timeout,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
@@ -166,6 +172,19 @@ impl OnDemand {
         }
     }
 
+    /// Hands what a computation freed (its folded sets, its rows) back to the OS, at most four
+    /// times a second and on a blocking thread: without it a server that answered a burst of
+    /// uncommon windows at a million users stayed ~40 MB above what it keeps.
+    fn release_memory(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.trimmed_at.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= 250
+            && self.trimmed_at.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            tokio::task::spawn_blocking(crate::memory::release_freed_memory);
+        }
+    }
+
     /// Bytes the cached answers take (approximate; the cache's own bookkeeping aside).
     pub async fn weighted_bytes(&self) -> u64 {
         self.cache.run_pending_tasks().await;
@@ -226,7 +245,10 @@ impl OnDemand {
                     })
                     .await?;
                 drop(tx);
-                let prepared = Prepared::off_thread(serde_json::to_vec(&payload)?, "application/json").await;
+                let body = serde_json::to_vec(&payload)?;
+                drop(payload);
+                let prepared = Prepared::off_thread(body, "application/json").await;
+                self.release_memory();
                 Ok::<_, ApiError>(Arc::new(prepared))
             })
             .await
