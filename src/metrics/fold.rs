@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use super::facts::orders::order_groups;
-use super::facts::tx::tx_groups;
+use super::facts::tx::{live_tx, tx_groups};
 use super::num::kobo;
 use super::source::Source;
 use super::window::Range;
@@ -193,7 +193,11 @@ impl Activity {
         if let Some(hit) = src.memo().live_activity.get(&part) {
             return Ok(hit.clone());
         }
-        let activity = Arc::new(Activity::query(src, part, Bucket::Day).await?);
+        let activity = Arc::new(Activity {
+            tx: live_tx(src, part).await?.as_ref().clone(),
+            p2p: order_groups(src, OrderTable::P2pDeposit, part, Bucket::Day).await?,
+            crypto: order_groups(src, OrderTable::CryptoPurchase, part, Bucket::Day).await?,
+        });
         src.memo().live_activity.insert(part, activity.clone());
         Ok(activity)
     }

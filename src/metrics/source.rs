@@ -13,7 +13,9 @@ use super::days::{Day, DayStore};
 use super::window::Range;
 use crate::config::MetricArgs;
 use crate::db::{Bucket, Dialect, Sql};
-use crate::metrics::rows::{ActiveSpec, Activity, BonusGroup, DayUsers, OrderGroup, UserFlags, WalletTotals};
+use crate::metrics::rows::{
+    ActiveSpec, Activity, BonusGroup, DayUsers, OrderGroup, TxGroup, UserFlags, WalletTotals,
+};
 
 /// Business settings that change computed values (SPEC §4, §8 defaults).
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +96,7 @@ pub(crate) struct Memo {
     pub(crate) joined_live: HashMap<Range, Arc<roaring::RoaringBitmap>>,
     pub(crate) joined_count: HashMap<Range, i64>,
     pub(crate) live_activity: HashMap<Range, Arc<Activity>>,
+    pub(crate) live_tx: HashMap<Range, Arc<Vec<TxGroup>>>,
     pub(crate) live_bonuses: HashMap<Range, Arc<Vec<BonusGroup>>>,
     pub(crate) live_withdrawals: HashMap<Range, Arc<Vec<OrderGroup>>>,
     pub(crate) live_signups: HashMap<Range, Arc<Vec<(String, i64)>>>,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::{bucket_key, id_set, in_range, int, opt_text, text, NO_INDEX};
+use super::tx::{live_tx, scans_users_with_groups};
 use crate::db::Bucket;
 use crate::metrics::rows::{ActiveSpec, DayUsers};
 use crate::metrics::source::Source;
@@ -125,6 +126,13 @@ pub async fn active_user_sets(src: &mut Source<'_>, range: Range) -> Result<Vec<
 async fn live_user_sets(src: &mut Source<'_>, range: Range) -> Result<Arc<Vec<DayUsers>>, sqlx::Error> {
     if let Some(hit) = src.memo().live_users.get(&range) {
         return Ok(hit.clone());
+    }
+    if scans_users_with_groups(range) {
+        // One scan for the part's groups and users; the groups are asked for by the same payloads.
+        live_tx(src, range).await?;
+        if let Some(hit) = src.memo().live_users.get(&range) {
+            return Ok(hit.clone());
+        }
     }
     let sets = Arc::new(active_user_sets(src, range).await?);
     src.memo().live_users.insert(range, sets.clone());
