@@ -17,9 +17,10 @@ use chrono::{NaiveDate, Utc};
 
 use super::error::ApiError;
 use super::response::Prepared;
-use crate::db::{limit_read, sqlstate, Db, ReadScope};
+use crate::db::{limit_read, sqlstate, Db, Dialect, ReadScope};
 use crate::materializer::standby::{bound, read_replay};
 use crate::metrics::current::{self, CurrentTotals};
+use crate::metrics::live;
 use crate::metrics::{
     compute, DayStore, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window,
     WindowKind,
@@ -70,6 +71,9 @@ pub struct OnDemand {
 /// How long an on-demand computation's platform reads may take unless configured
 /// (`ANALYTICS_STATEMENT_TIMEOUT`'s default).
 const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest a computation waits for a second connection (see [`OnDemand::helper`]).
+const HELPER_WAIT: Duration = Duration::from_millis(50);
 
 /// PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout`.
 const QUERY_CANCELED: &str = "57014";
@@ -172,6 +176,25 @@ impl OnDemand {
         }
     }
 
+    /// A second read transaction for a KPI answer, whose several partial edge days (the
+    /// window's and its previous period's when rolling; the last 24 hours' and the rolling
+    /// month's always) are read on two connections at once ([`live::prefetch_shared`]); only when the pool
+    /// gives one within [`HELPER_WAIT`] (an idle one, or a new one while under its size), so a
+    /// busy pool is never waited on: the computation then reads on its own connection.
+    async fn helper(
+        &self,
+        platform: &Db,
+        endpoint: Endpoint,
+    ) -> Option<sqlx::Transaction<'static, sqlx::Any>> {
+        if endpoint != Endpoint::Kpis || platform.dialect != Dialect::Postgres {
+            return None;
+        }
+        let conn = tokio::time::timeout(HELPER_WAIT, platform.pool.acquire()).await.ok()?.ok()?;
+        let mut tx = sqlx::Transaction::begin(conn, None).await.ok()?;
+        limit_read(&mut tx, platform.dialect, ReadScope::Latest, Some(self.statement_timeout)).await.ok()?;
+        Some(tx)
+    }
+
     /// Hands what a computation freed (its folded sets, its rows) back to the OS, at most four
     /// times a second and on a blocking thread: without it a server that answered a burst of
     /// uncommon windows at a million users stayed ~40 MB above what it keeps.
@@ -231,12 +254,17 @@ impl OnDemand {
                     WindowKind::Calendar { .. } => window,
                 };
                 let mut tx = self.read(platform).await?;
+                let mut helper = self.helper(platform, endpoint).await;
                 let payload = self
                     .within(async {
                         let seed = self.current.load().as_deref().copied().filter(|c| c.usable_at(fresh.now));
                         let mut src = MetricSource::new(&mut tx, platform.dialect, settings)
                             .with_days(days)
                             .with_current(seed);
+                        if let Some(helper) = helper.as_mut() {
+                            let mut other = MetricSource::new(helper, platform.dialect, settings);
+                            live::prefetch_shared(&mut src, &mut other, &[fresh]).await?;
+                        }
                         let payload = compute(&mut src, endpoint, &fresh, filter).await?;
                         if let Some(read) = src.current_read(fresh.now) {
                             self.current.store(Some(Arc::new(read)));

@@ -33,6 +33,41 @@ pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), sq
     }
     tracing::debug!(count = parts.len(), ?parts, "live parts");
     let read = read_parts(src, &parts).await?;
+    remember(src, parts, read);
+    Ok(())
+}
+
+/// [`prefetch`] with the parts shared between `src` and `helper` (a second connection) and
+/// read at the same time, longest parts first to whichever has less to read: a rolling KPI
+/// window's edges are four partial days (the window's, its previous period's, the rolling
+/// month's and the last 24 hours'), each a scan of ~50k rows at a million users.
+pub async fn prefetch_shared(
+    src: &mut Source<'_>,
+    helper: &mut Source<'_>,
+    windows: &[Window],
+) -> Result<(), sqlx::Error> {
+    let mut parts = live_parts(src, windows);
+    if parts.len() < 2 {
+        return prefetch(src, windows).await;
+    }
+    parts.sort_by_key(|r| std::cmp::Reverse(r.end - r.start));
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    let length = |parts: &[Range]| parts.iter().map(|r| r.end - r.start).sum::<chrono::TimeDelta>();
+    for part in parts {
+        if length(&mine) <= length(&theirs) {
+            mine.push(part);
+        } else {
+            theirs.push(part);
+        }
+    }
+    let (read_mine, read_theirs) = tokio::join!(read_parts(src, &mine), read_parts(helper, &theirs));
+    remember(src, mine, read_mine?);
+    remember(src, theirs, read_theirs?);
+    Ok(())
+}
+
+/// Puts what was read of each part in `src`'s memos.
+fn remember(src: &mut Source<'_>, parts: Vec<Range>, read: Vec<PartFacts>) {
     for (part, facts) in parts.into_iter().zip(read) {
         let memo = src.memo();
         memo.live_activity.insert(part, Arc::new(facts.activity));
@@ -44,7 +79,6 @@ pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), sq
         memo.live_signups.insert(part, Arc::new(facts.signups));
         memo.live_referrals.insert(part, Arc::new(facts.referrals));
     }
-    Ok(())
 }
 
 /// Every fact of one part of time, as the day store keeps them for a day.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::{bucket_key, id_set, in_range, int, opt_text, text, NO_INDEX};
 use super::tx::{live_tx, scans_users_with_groups};
+use super::{bucket_key, id_set, in_range, int, opt_text, text, NO_INDEX};
 use crate::db::Bucket;
 use crate::metrics::rows::{ActiveSpec, DayUsers};
 use crate::metrics::source::Source;
