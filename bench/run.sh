@@ -208,11 +208,15 @@ for scale in $SCALES; do
   wait_for_day_store "$port" "$($BIN token --user-id 1)" 120
   # Each path RUNS times, interleaved, 10 s each; medians of throughput and of each latency
   # (wrk shares the 2 cores with the server, so single samples swing by ±15 %).
-  paths=("/healthz" "/api/analytics/dashboard/overview/?days=30" "/api/analytics/users/?days=365")
-  for i in 0 1 2; do : > "$TMP/load_$i"; done
+  # The last path again as a browser asks for it (compressed): its 42 KB plain body at M costs
+  # more to copy than to find, and the dashboard in a browser always sends Accept-Encoding.
+  paths=("/healthz" "/api/analytics/dashboard/overview/?days=30" "/api/analytics/users/?days=365" "/api/analytics/users/?days=365")
+  encodings=("" "" "" "br, gzip")
+  for i in 0 1 2 3; do : > "$TMP/load_$i"; done
   for _ in $(seq "$RUNS"); do
-    for i in 0 1 2; do
-      wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer $token" "http://127.0.0.1:$port${paths[$i]}" > "$TMP/wrk"
+    for i in 0 1 2 3; do
+      accept=(); [ -n "${encodings[$i]}" ] && accept=(-H "Accept-Encoding: ${encodings[$i]}")
+      wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer $token" "${accept[@]}" "http://127.0.0.1:$port${paths[$i]}" > "$TMP/wrk"
       rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk")
       p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk" | to_ms); p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk" | to_ms)
       echo "$rps $p50 $p99" >> "$TMP/load_$i"
@@ -224,6 +228,7 @@ for scale in $SCALES; do
   read -r base_rps base_p50 base_p99 < <(load 0)
   read -r ov_rps ov_p50 ov_p99 < <(load 1)
   read -r us_rps us_p50 us_p99 < <(load 2)
+  read -r br_rps br_p50 br_p99 < <(load 3)
   serve_rss=$(ps -o rss= -p "$server" | tr -d ' ')
   kill -TERM "$server"; wait "$server" 2>/dev/null || true
 
@@ -233,7 +238,7 @@ for scale in $SCALES; do
     echo
     echo "| measure | value | target |"
     echo "|---|---|---|"
-    echo "| full rebuild (\`recompute --full\`: every stored day re-read), 6 endpoints × 5 windows | ${run_ms} ms | M ≤ 4.4 s, L ≤ 32 s |"
+    echo "| full rebuild (\`recompute --full\`: every stored day re-read), 6 endpoints × 5 windows | ${run_ms} ms | ≤ 2 × the floor below |"
     echo "| the single-stream floor: the span's fact rows streamed once (\`COPY … TO '/dev/null'\`, the columns the folds need) | ${floor_ms} ms; the full rebuild is $(ratio "$run_ms" "$floor_ms") × it | full rebuild ≤ 2 × |"
     echo "| peak resident memory of a full rebuild | $((run_rss / 1024)) MB | < 250 MB at L |"
     echo "| incremental run in a fresh \`recompute\` process (loads the stored days), after an hour of rows | ${inc_ms} ms (peak $((inc_rss / 1024)) MB) | < 500 ms at M, < 2 s at L |"
@@ -242,8 +247,9 @@ for scale in $SCALES; do
     echo "| a new replica's first answers after \`/readyz\`: \`users/?days=45\`, \`kpis/?days=200\` | ${first_users} ms, ${first_kpis} ms | < 100 ms at M, < 300 ms at L |"
     echo "| server resident memory after load | $((serve_rss / 1024)) MB | < 100 MB at M |"
     echo "| \`/healthz\` (baseline) | $base_rps req/s, p50 $base_p50, p99 $base_p99 | |"
-    echo "| \`dashboard/overview/?days=30\` (snapshot) | $ov_rps req/s ($(ratio "$ov_rps" "$base_rps") × baseline), p50 $ov_p50, p99 $ov_p99 | ≥ 0.5 × baseline, p99 < 5 ms |"
-    echo "| \`users/?days=365\` (snapshot) | $us_rps req/s ($(ratio "$us_rps" "$base_rps") × baseline), p50 $us_p50, p99 $us_p99 | ≥ 0.5 × baseline, p99 < 5 ms |"
+    echo "| \`dashboard/overview/?days=30\` (snapshot, 0.8 KB) | $ov_rps req/s ($(ratio "$ov_rps" "$base_rps") × baseline), p50 $ov_p50, p99 $ov_p99 | ≥ 0.8 × baseline, p99 < 2 ms |"
+    echo "| \`users/?days=365\` (snapshot, 42 KB at M, no \`Accept-Encoding\`) | $us_rps req/s ($(ratio "$us_rps" "$base_rps") × baseline), p50 $us_p50, p99 $us_p99 | ≥ 0.8 × baseline, p99 < 2 ms |"
+    echo "| \`users/?days=365\` with \`Accept-Encoding: br, gzip\` (as browsers ask; 6 KB) | $br_rps req/s ($(ratio "$br_rps" "$base_rps") × baseline), p50 $br_p50, p99 $br_p99 | ≥ 0.8 × baseline, p99 < 2 ms |"
     echo
     echo 'On demand through the API (ms, first request of the window, curl `time_total`; target < 100 at M, < 300 at L).'
     echo "The server's summary database holds the stored days but no snapshot, so every window is computed,"
