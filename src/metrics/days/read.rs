@@ -21,7 +21,7 @@ use crate::metrics::facts::orders::order_groups;
 use crate::metrics::facts::platform::bonus_groups;
 use crate::metrics::facts::referrals::referral_counts;
 use crate::metrics::facts::revenue::sum_revenue_before;
-use crate::metrics::facts::tx::tx_groups_with_users;
+use crate::metrics::facts::tx::{parse_id_lists, tx_groups_with_id_lists};
 use crate::metrics::facts::users::{joined_ids, signup_sets};
 use crate::metrics::facts::{int, text};
 use crate::metrics::rows::OrderTable;
@@ -346,21 +346,22 @@ pub async fn read_days(
             days[i].bonuses.push(g);
         }
     }
+    // Each transaction group with its users: the rows are scanned once for both. A chunk's id
+    // lists become sets on a blocking thread while the next chunk's query runs.
+    let mut parsing: Option<tokio::task::JoinHandle<_>> = None;
     let mut chunk_from = first;
     while chunk_from < end {
         let chunk_to = (chunk_from + Duration::days(USER_SET_CHUNK_DAYS)).min(end);
         let chunk = Range::new(local_midnight(tz, chunk_from), local_midnight(tz, chunk_to));
-        // Each transaction group with its users: the rows are scanned once for both.
-        for (g, users) in tx_groups_with_users(src, chunk, Bucket::Day).await? {
-            if let Some(i) = index(&g.key) {
-                if g.status == "success" {
-                    days[i].active_success |= &users;
-                }
-                days[i].active |= users;
-                days[i].activity.tx.push(g);
-            }
+        let lists = tx_groups_with_id_lists(src, chunk, Bucket::Day).await?;
+        if let Some(parsed) = parsing.take() {
+            add_tx_groups(&mut days, &index, parsed.await.expect("parsing does not panic")?);
         }
+        parsing = Some(tokio::task::spawn_blocking(move || parse_id_lists(lists)));
         chunk_from = chunk_to;
+    }
+    if let Some(parsed) = parsing {
+        add_tx_groups(&mut days, &index, parsed.await.expect("parsing does not panic")?);
     }
     for (key, joined) in signup_sets(src, span).await? {
         if let Some(i) = index(&key) {
@@ -442,4 +443,21 @@ async fn backdated_dates(
         dates.insert(local_date(tz, at));
     }
     Ok(Some(dates))
+}
+
+/// Puts transaction groups with their users into the days their keys name.
+fn add_tx_groups(
+    days: &mut [Day],
+    index: &impl Fn(&str) -> Option<usize>,
+    groups: Vec<(crate::metrics::rows::TxGroup, roaring::RoaringBitmap)>,
+) {
+    for (g, users) in groups {
+        if let Some(i) = index(&g.key) {
+            if g.status == "success" {
+                days[i].active_success |= &users;
+            }
+            days[i].active |= users;
+            days[i].activity.tx.push(g);
+        }
+    }
 }

@@ -176,7 +176,7 @@ pub async fn tx_groups_with_users(
     range: Range,
     bucket: Bucket,
 ) -> Result<Vec<(TxGroup, RoaringBitmap)>, sqlx::Error> {
-    read_groups(src, range, bucket, true).await
+    parse_id_lists(read_groups(src, range, bucket, true).await?)
 }
 
 /// Longest live part read with its user sets in the same scan: a partial day and a little.
@@ -224,7 +224,7 @@ async fn read_groups(
     range: Range,
     bucket: Bucket,
     with_users: bool,
-) -> Result<Vec<(TxGroup, RoaringBitmap)>, sqlx::Error> {
+) -> Result<Vec<(TxGroup, Option<String>)>, sqlx::Error> {
     let mut q = src.sql();
     let key = bucket_key(src, &mut q, "t.created_at", bucket, range);
     let (key, group) = (key.select, key.group);
@@ -249,9 +249,26 @@ async fn read_groups(
                 count: int(row, 5)?,
                 kobo: int(row, 6)?,
             };
-            Ok((group, id_set(opt_text(row, 7)?)?))
+            Ok((group, opt_text(row, 7)?))
         })
-        .collect()
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+}
+
+/// [`tx_groups_with_users`] with each group's users still as the id list the database sent:
+/// turning a month of lists into sets is CPU work a caller can do while the next query runs.
+pub async fn tx_groups_with_id_lists(
+    src: &mut Source<'_>,
+    range: Range,
+    bucket: Bucket,
+) -> Result<Vec<(TxGroup, Option<String>)>, sqlx::Error> {
+    read_groups(src, range, bucket, true).await
+}
+
+/// The users of each group read by [`tx_groups_with_id_lists`].
+pub fn parse_id_lists(
+    groups: Vec<(TxGroup, Option<String>)>,
+) -> Result<Vec<(TxGroup, RoaringBitmap)>, sqlx::Error> {
+    groups.into_iter().map(|(group, ids)| Ok((group, id_set(ids)?))).collect()
 }
 
 /// One wallet transaction as listed by the transactions endpoint and the export.
