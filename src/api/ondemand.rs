@@ -20,7 +20,7 @@ use super::response::Prepared;
 use crate::db::{limit_read, sqlstate, Db, Dialect, ReadScope};
 use crate::materializer::standby::{bound, read_replay};
 use crate::metrics::current::{self, CurrentTotals};
-use crate::metrics::live;
+use crate::metrics::live::{self, Reach};
 use crate::metrics::{
     compute, DayStore, Endpoint, MetricError, MetricSettings, Source as MetricSource, TxFilter, Window,
     WindowKind,
@@ -178,15 +178,18 @@ impl OnDemand {
 
     /// A second read transaction for a KPI answer, whose several partial edge days (the
     /// window's and its previous period's when rolling; the last 24 hours' and the rolling
-    /// month's always) are read on two connections at once ([`live::prefetch_shared`]); only when the pool
+    /// month's always) are read, or a rolling overview's (its window's and previous period's), on two connections at once ([`live::prefetch_shared`]); only when the pool
     /// gives one within [`HELPER_WAIT`] (an idle one, or a new one while under its size), so a
     /// busy pool is never waited on: the computation then reads on its own connection.
     async fn helper(
         &self,
         platform: &Db,
         endpoint: Endpoint,
+        window: &Window,
     ) -> Option<sqlx::Transaction<'static, sqlx::Any>> {
-        if endpoint != Endpoint::Kpis || platform.dialect != Dialect::Postgres {
+        let edges = matches!(endpoint, Endpoint::Kpis)
+            || matches!((endpoint, window.kind), (Endpoint::Overview, WindowKind::Rolling { .. }));
+        if !edges || platform.dialect != Dialect::Postgres {
             return None;
         }
         let conn = tokio::time::timeout(HELPER_WAIT, platform.pool.acquire()).await.ok()?.ok()?;
@@ -254,7 +257,7 @@ impl OnDemand {
                     WindowKind::Calendar { .. } => window,
                 };
                 let mut tx = self.read(platform).await?;
-                let mut helper = self.helper(platform, endpoint).await;
+                let mut helper = self.helper(platform, endpoint, &fresh).await;
                 let payload = self
                     .within(async {
                         let seed = self.current.load().as_deref().copied().filter(|c| c.usable_at(fresh.now));
@@ -263,7 +266,12 @@ impl OnDemand {
                             .with_current(seed);
                         if let Some(helper) = helper.as_mut() {
                             let mut other = MetricSource::new(helper, platform.dialect, settings);
-                            live::prefetch_shared(&mut src, &mut other, &[fresh]).await?;
+                            let reach = if endpoint == Endpoint::Kpis {
+                                Reach::AllPayloads
+                            } else {
+                                Reach::WindowAndPrevious
+                            };
+                            live::prefetch_shared(&mut src, &mut other, &[fresh], reach).await?;
                         }
                         let payload = compute(&mut src, endpoint, &fresh, filter).await?;
                         if let Some(read) = src.current_read(fresh.now) {

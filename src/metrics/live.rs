@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use roaring::RoaringBitmap;
 
 use super::days::{slot_bounds, Day};
-use super::facts::tx::P2P_REFERENCE;
+use super::facts::tx::{scans_users_with_groups, P2P_REFERENCE};
 use super::facts::{bucket_key, id_set, int, opt_text, text};
 use super::kpis;
 use super::source::Source;
@@ -37,18 +37,32 @@ pub async fn prefetch(src: &mut Source<'_>, windows: &[Window]) -> Result<(), sq
     Ok(())
 }
 
+/// Which ranges of a window a prefetch reads the live parts of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Every range any payload folds (the KPIs' rolling months and last 24 hours included).
+    AllPayloads,
+    /// The window and its previous period only (what the other payloads fold).
+    WindowAndPrevious,
+}
+
 /// [`prefetch`] with the parts shared between `src` and `helper` (a second connection) and
 /// read at the same time, longest parts first to whichever has less to read: a rolling KPI
 /// window's edges are four partial days (the window's, its previous period's, the rolling
-/// month's and the last 24 hours'), each a scan of ~50k rows at a million users.
+/// month's and the last 24 hours'), each a scan of ~50k rows at a million users; another
+/// payload's are two. A part the payload does not ask for is never read (`reach` says which).
 pub async fn prefetch_shared(
     src: &mut Source<'_>,
     helper: &mut Source<'_>,
     windows: &[Window],
+    reach: Reach,
 ) -> Result<(), sqlx::Error> {
-    let mut parts = live_parts(src, windows);
-    if parts.len() < 2 {
-        return prefetch(src, windows).await;
+    let mut parts = parts_within(src, windows, reach);
+    // Only partial days: a long live range (a window reaching before the stored days) is left
+    // to the payload's own reads, which do not collect its users' ids.
+    parts.retain(|part| scans_users_with_groups(*part));
+    if parts.is_empty() {
+        return Ok(());
     }
     parts.sort_by_key(|r| std::cmp::Reverse(r.end - r.start));
     let (mut mine, mut theirs) = (Vec::new(), Vec::new());
@@ -182,8 +196,16 @@ pub async fn read_hours(
 
 /// Every live part the payloads of `windows` will ask for.
 fn live_parts(src: &Source<'_>, windows: &[Window]) -> Vec<Range> {
+    parts_within(src, windows, Reach::AllPayloads)
+}
+
+/// The live parts of the ranges `reach` names.
+fn parts_within(src: &Source<'_>, windows: &[Window], reach: Reach) -> Vec<Range> {
     let Some(store) = src.days() else { return Vec::new() };
-    let (ranges, cutoffs) = needs(windows);
+    let (mut ranges, cutoffs) = needs(windows);
+    if reach == Reach::WindowAndPrevious {
+        ranges = windows.iter().flat_map(|w| [w.current, w.previous]).collect();
+    }
     let mut parts = BTreeSet::new();
     for range in ranges {
         let live = match store.cover(range) {
