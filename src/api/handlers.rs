@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use tracing::Instrument;
 
@@ -35,9 +35,8 @@ pub async fn dashboard(
     let window = params.window(Utc::now(), state.settings.tz)?;
     let filter = if endpoint == Endpoint::Transactions { params.tx_filter()? } else { TxFilter::default() };
     if let (WindowKind::Rolling { days }, true) = (window.kind, filter == TxFilter::default()) {
-        if let Some(snapshot) = state.snapshots.get(endpoint, days) {
-            state.prom.answer(AnswerSource::Snapshot);
-            return Ok(snapshot.prepared.respond(&headers));
+        if let Some(answer) = snapshot_answer(&state, endpoint, days, &headers) {
+            return Ok(answer);
         }
     }
     let span = tracing::info_span!("ondemand", endpoint = endpoint.name(), user = user.id);
@@ -60,17 +59,24 @@ pub async fn dashboard(
 pub fn route(endpoint: Endpoint) -> axum::routing::MethodRouter<Arc<AppState>> {
     axum::routing::get(
         move |State(state): State<Arc<AppState>>, user: StaffUser, uri: Uri, headers: HeaderMap| async move {
-            if let Some(snapshot) =
-                only_days(uri.query()).and_then(|days| state.snapshots.get(endpoint, days))
+            if let Some(answer) =
+                only_days(uri.query()).and_then(|days| snapshot_answer(&state, endpoint, days, &headers))
             {
-                state.prom.answer(AnswerSource::Snapshot);
-                return Ok(snapshot.prepared.respond(&headers));
+                return Ok(answer);
             }
-            let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&uri)
-                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-            dashboard(endpoint, state, user, Params::new(pairs), headers).await
+            match Query::<Vec<(String, String)>>::try_from_uri(&uri) {
+                Ok(Query(pairs)) => dashboard(endpoint, state, user, Params::new(pairs), headers).await,
+                Err(rejection) => Ok(rejection.into_response()),
+            }
         },
     )
+}
+
+/// The loaded snapshot of `endpoint` over `days` for a request with `headers`, counted.
+fn snapshot_answer(state: &AppState, endpoint: Endpoint, days: i64, headers: &HeaderMap) -> Option<Response> {
+    let snapshot = state.snapshots.get(endpoint, days)?;
+    state.prom.answer(AnswerSource::Snapshot);
+    Some(snapshot.prepared.respond(headers))
 }
 
 /// `N` when `query` is exactly `days=N` with `N` written plainly (digits, no leading zero).

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::error::ApiError;
 use super::response::Prepared;
@@ -162,8 +162,7 @@ impl OnDemand {
     /// computation reads them itself.
     pub async fn warm(&self, platform: &Db, settings: &MetricSettings) {
         let read = async {
-            let replay = read_replay(platform).await?;
-            let now = bound(Utc::now(), &replay).map_err(ApiError::Unavailable)?.now;
+            let now = platform_now(platform).await?;
             let mut tx = self.read(platform).await?;
             let mut src = MetricSource::new(&mut tx, platform.dialect, settings);
             Ok::<_, ApiError>(current::read(&mut src, now).await?)
@@ -176,9 +175,11 @@ impl OnDemand {
         }
     }
 
-    /// A second read transaction for a KPI answer, whose several partial edge days (the
-    /// window's and its previous period's when rolling; the last 24 hours' and the rolling
-    /// month's always) are read, or a rolling overview's (its window's and previous period's), on two connections at once ([`live::prefetch_shared`]); only when the pool
+    /// A second read transaction, with the ranges to prefetch through it, for a KPI answer,
+    /// whose several partial edge days (the window's and its previous period's when rolling;
+    /// the last 24 hours' and the rolling month's always) are read on two connections at once
+    /// ([`live::prefetch_shared`]), and for a rolling overview (its window's and previous
+    /// period's); only when the pool
     /// gives one within [`HELPER_WAIT`] (an idle one, or a new one while under its size), so a
     /// busy pool is never waited on: the computation then reads on its own connection.
     async fn helper(
@@ -186,16 +187,19 @@ impl OnDemand {
         platform: &Db,
         endpoint: Endpoint,
         window: &Window,
-    ) -> Option<sqlx::Transaction<'static, sqlx::Any>> {
-        let edges = matches!(endpoint, Endpoint::Kpis)
-            || matches!((endpoint, window.kind), (Endpoint::Overview, WindowKind::Rolling { .. }));
-        if !edges || platform.dialect != Dialect::Postgres {
+    ) -> Option<(sqlx::Transaction<'static, sqlx::Any>, Reach)> {
+        let reach = match (endpoint, window.kind) {
+            (Endpoint::Kpis, _) => Reach::AllPayloads,
+            (Endpoint::Overview, WindowKind::Rolling { .. }) => Reach::WindowAndPrevious,
+            _ => return None,
+        };
+        if platform.dialect != Dialect::Postgres {
             return None;
         }
         let conn = tokio::time::timeout(HELPER_WAIT, platform.pool.acquire()).await.ok()?.ok()?;
         let mut tx = sqlx::Transaction::begin(conn, None).await.ok()?;
         limit_read(&mut tx, platform.dialect, ReadScope::Latest, Some(self.statement_timeout)).await.ok()?;
-        Some(tx)
+        Some((tx, reach))
     }
 
     /// Hands what a computation freed (its folded sets, its rows) back to the OS, at most four
@@ -250,9 +254,7 @@ impl OnDemand {
                 // reads begin (see `materializer::standby`).
                 let fresh = match window.kind {
                     WindowKind::Rolling { days } => {
-                        let replay = read_replay(platform).await?;
-                        let now = bound(Utc::now(), &replay).map_err(ApiError::Unavailable)?.now;
-                        Window::rolling(now, window.tz, days).unwrap_or(window)
+                        Window::rolling(platform_now(platform).await?, window.tz, days).unwrap_or(window)
                     }
                     WindowKind::Calendar { .. } => window,
                 };
@@ -264,14 +266,9 @@ impl OnDemand {
                         let mut src = MetricSource::new(&mut tx, platform.dialect, settings)
                             .with_days(days)
                             .with_current(seed);
-                        if let Some(helper) = helper.as_mut() {
+                        if let Some((helper, reach)) = helper.as_mut() {
                             let mut other = MetricSource::new(helper, platform.dialect, settings);
-                            let reach = if endpoint == Endpoint::Kpis {
-                                Reach::AllPayloads
-                            } else {
-                                Reach::WindowAndPrevious
-                            };
-                            live::prefetch_shared(&mut src, &mut other, &[fresh], reach).await?;
+                            live::prefetch_shared(&mut src, &mut other, &[fresh], *reach).await?;
                         }
                         let payload = compute(&mut src, endpoint, &fresh, filter).await?;
                         if let Some(read) = src.current_read(fresh.now) {
@@ -291,6 +288,13 @@ impl OnDemand {
             .map_err(|e| e.as_ref().clone())?;
         Ok((answer, false))
     }
+}
+
+/// "Now" for a computation's reads: the wall clock, or on a hot standby that lags the last
+/// replayed commit, read before the reads begin (see `materializer::standby`).
+async fn platform_now(platform: &Db) -> Result<DateTime<Utc>, ApiError> {
+    let replay = read_replay(platform).await?;
+    Ok(bound(Utc::now(), &replay).map_err(ApiError::Unavailable)?.now)
 }
 
 /// Whether PostgreSQL cancelled the statement (its `statement_timeout`).

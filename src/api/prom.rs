@@ -24,7 +24,8 @@ const ANSWERS: &str = "analytics_answers_total";
 /// The route label of a request no route matched.
 pub const UNMATCHED: &str = "unmatched";
 
-/// Where an answer came from, for `analytics_answers_total{source}`.
+/// Where an answer came from, for `analytics_answers_total{source}` (the discriminant indexes
+/// its counter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AnswerSource {
     /// A materialized snapshot.
@@ -36,8 +37,6 @@ pub enum AnswerSource {
 }
 
 impl AnswerSource {
-    const ALL: [AnswerSource; 3] = [AnswerSource::Snapshot, AnswerSource::Hit, AnswerSource::Miss];
-
     fn label(self) -> &'static str {
         match self {
             AnswerSource::Snapshot => "snapshot",
@@ -101,37 +100,37 @@ impl Registry {
                 None => return self.observe_unlisted(route, status, elapsed),
             },
         };
-        let latency = metrics.latency.get_or_init(|| {
-            let key = Key::from_parts(LATENCY, vec![Label::new("route", metrics.route.clone())]);
-            self.recorder.register_histogram(&key, &METADATA)
-        });
+        let latency = metrics.latency.get_or_init(|| self.latency(&metrics.route));
         latency.record(elapsed.as_secs_f64());
         let Some(slot) = status.checked_sub(FIRST_STATUS).and_then(|i| metrics.by_status.get(usize::from(i)))
         else {
             return;
         };
-        slot.get_or_init(|| {
-            let labels =
-                vec![Label::new("route", metrics.route.clone()), Label::new("status", status.to_string())];
-            self.recorder.register_counter(&Key::from_parts(REQUESTS, labels), &METADATA)
-        })
-        .increment(1);
+        slot.get_or_init(|| self.requests(&metrics.route, status)).increment(1);
     }
 
     /// A matched route outside the start-up table (the bundled docs pages): found by name in the
     /// recorder's own registry each time, which is fine off the dashboard's paths.
     fn observe_unlisted(&self, route: &str, status: u16, elapsed: Duration) {
-        let route = Label::new("route", route.to_string());
-        let key = Key::from_parts(LATENCY, vec![route.clone()]);
-        self.recorder.register_histogram(&key, &METADATA).record(elapsed.as_secs_f64());
-        let key = Key::from_parts(REQUESTS, vec![route, Label::new("status", status.to_string())]);
-        self.recorder.register_counter(&key, &METADATA).increment(1);
+        self.latency(route).record(elapsed.as_secs_f64());
+        self.requests(route, status).increment(1);
+    }
+
+    /// The latency histogram of `route`, from the recorder's registry.
+    fn latency(&self, route: &str) -> Histogram {
+        let key = Key::from_parts(LATENCY, vec![Label::new("route", route.to_string())]);
+        self.recorder.register_histogram(&key, &METADATA)
+    }
+
+    /// The request counter of `route` and `status`, from the recorder's registry.
+    fn requests(&self, route: &str, status: u16) -> Counter {
+        let labels = vec![Label::new("route", route.to_string()), Label::new("status", status.to_string())];
+        self.recorder.register_counter(&Key::from_parts(REQUESTS, labels), &METADATA)
     }
 
     /// Counts an answer by where it came from.
     pub fn answer(&self, source: AnswerSource) {
-        let i = AnswerSource::ALL.iter().position(|s| *s == source).expect("listed");
-        self.answers[i]
+        self.answers[source as usize]
             .get_or_init(|| {
                 let key = Key::from_parts(ANSWERS, vec![Label::new("source", source.label())]);
                 self.recorder.register_counter(&key, &METADATA)

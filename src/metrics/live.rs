@@ -296,14 +296,7 @@ async fn activity(src: &mut Source<'_>, parts: &[Range], out: &mut [PartFacts]) 
             count: int(&row, 6)?,
             kobo: int(&row, 7)?,
         };
-        let ids = id_set(opt_text(&row, 8)?)?;
-        let day = users[i]
-            .entry(group.key.clone())
-            .or_insert_with(|| DayUsers { key: group.key.clone(), ..DayUsers::default() });
-        if group.status == "success" {
-            day.success |= &ids;
-        }
-        day.any |= ids;
+        DayUsers::add_group(&mut users[i], &group, id_set(opt_text(&row, 8)?)?);
         out[i].activity.tx.push(group);
     }
     for (facts, days) in out.iter_mut().zip(users) {

@@ -3,6 +3,8 @@
 //! database, so every part of the metric module can name these without depending on the
 //! others (their queries and methods live with the facts they belong to).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 
@@ -78,6 +80,21 @@ pub struct DayUsers {
     pub any: RoaringBitmap,
     /// Users with a `success` transaction.
     pub success: RoaringBitmap,
+}
+
+impl DayUsers {
+    /// Adds a transaction group's users to the sets of the group's day in `days` (by day key):
+    /// a day's users are the union of its groups', its `success` users those of its `success`
+    /// groups.
+    pub fn add_group(days: &mut BTreeMap<String, DayUsers>, group: &TxGroup, ids: RoaringBitmap) {
+        let day = days
+            .entry(group.key.clone())
+            .or_insert_with(|| DayUsers { key: group.key.clone(), ..DayUsers::default() });
+        if group.status == "success" {
+            day.success |= &ids;
+        }
+        day.any |= ids;
+    }
 }
 
 /// Users' current flags at `now`: state no day can hold, read whole.

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use roaring::RoaringBitmap;
 
 use super::apply::{apply, NotApplicable, Target};
 use super::{Base, CaptureMark, Day, DayStore, StoreParts};
@@ -24,7 +25,7 @@ use crate::metrics::facts::revenue::sum_revenue_before;
 use crate::metrics::facts::tx::{parse_id_lists, tx_groups_with_id_lists};
 use crate::metrics::facts::users::{joined_ids, signup_sets};
 use crate::metrics::facts::{int, text};
-use crate::metrics::rows::OrderTable;
+use crate::metrics::rows::{OrderTable, TxGroup};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 use crate::time::{local_date, local_midnight};
@@ -449,7 +450,7 @@ async fn backdated_dates(
 fn add_tx_groups(
     days: &mut [Day],
     index: &impl Fn(&str) -> Option<usize>,
-    groups: Vec<(crate::metrics::rows::TxGroup, roaring::RoaringBitmap)>,
+    groups: Vec<(TxGroup, RoaringBitmap)>,
 ) {
     for (g, users) in groups {
         if let Some(i) = index(&g.key) {

@@ -192,20 +192,15 @@ pub(crate) async fn live_tx(src: &mut Source<'_>, part: Range) -> Result<Arc<Vec
     if let Some(hit) = src.memo().live_tx.get(&part) {
         return Ok(hit.clone());
     }
-    let groups = if part.end - part.start <= COMBINED_SCAN_MAX {
-        let read = tx_groups_with_users(src, part, Bucket::Day).await?;
+    let groups = if scans_users_with_groups(part) {
         let mut users: BTreeMap<String, DayUsers> = BTreeMap::new();
-        for (group, ids) in &read {
-            let day = users
-                .entry(group.key.clone())
-                .or_insert_with(|| DayUsers { key: group.key.clone(), ..DayUsers::default() });
-            if group.status == "success" {
-                day.success |= ids;
-            }
-            day.any |= ids;
+        let mut groups = Vec::new();
+        for (group, ids) in tx_groups_with_users(src, part, Bucket::Day).await? {
+            DayUsers::add_group(&mut users, &group, ids);
+            groups.push(group);
         }
         src.memo().live_users.entry(part).or_insert_with(|| Arc::new(users.into_values().collect()));
-        read.into_iter().map(|(group, _)| group).collect()
+        groups
     } else {
         tx_groups(src, part, Bucket::Day).await?
     };

@@ -86,12 +86,11 @@ pub(crate) async fn user_flags(src: &mut Source<'_>, now: DateTime<Utc>) -> Resu
          FROM accounts_user WHERE date_joined < {now_p}{since}"
     ));
     let row = src.one(&q).await?;
-    let (before, read) =
-        (base.map(|(_, flags)| flags).unwrap_or_default(), (int(&row, 0)?, int(&row, 1)?, int(&row, 2)?));
+    let before = base.map(|(_, flags)| flags).unwrap_or_default();
     let flags = UserFlags {
-        total: before.total + read.0,
-        verified: before.verified + read.1,
-        merchants: before.merchants + read.2,
+        total: before.total + int(&row, 0)?,
+        verified: before.verified + int(&row, 1)?,
+        merchants: before.merchants + int(&row, 2)?,
     };
     src.memo().flags.insert(now, flags);
     Ok(flags)
