@@ -51,6 +51,7 @@ pub async fn context_for(
         days: Default::default(),
         settle_days: materializer.settle_days,
         prune_log: materializer.capture_prune,
+        history_days: materializer.metric_history_days,
         clock: Clock::default(),
     })
 }

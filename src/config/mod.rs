@@ -85,6 +85,10 @@ pub struct MaterializerArgs {
     /// Cron schedule with seconds for full rebuilds of the stored days; empty disables them.
     #[arg(long, env = "ANALYTICS_REBUILD_SCHEDULE", default_value = "0 30 3 * * *")]
     pub rebuild_schedule: String,
+    /// How many local days `analytics_metric_history` keeps (every run's values for the last
+    /// week, then each day's last run); 0 keeps none.
+    #[arg(long, env = "ANALYTICS_METRIC_HISTORY_DAYS", default_value = "400", value_parser = count_in("ANALYTICS_METRIC_HISTORY_DAYS", 0, 3650))]
+    pub metric_history_days: u32,
     /// Connections to the platform database: one for a run, the rest for on-demand windows,
     /// exports and day-store reads (token checks have a pool of their own).
     #[arg(long, env = "ANALYTICS_PLATFORM_POOL_SIZE", default_value = "5", value_parser = count_in("ANALYTICS_PLATFORM_POOL_SIZE", 2, 256))]
@@ -109,6 +113,7 @@ impl std::fmt::Debug for MaterializerArgs {
             .field("settle_days", &self.settle_days)
             .field("capture_prune", &self.capture_prune)
             .field("rebuild_schedule", &self.rebuild_schedule)
+            .field("metric_history_days", &self.metric_history_days)
             .field("platform_pool_size", &self.platform_pool_size)
             .field("summary_pool_size", &self.summary_pool_size)
             .finish()

@@ -5,6 +5,7 @@
 //! it in a single worker per process so triggers arriving during a run coalesce into at most
 //! one follow-up run.
 
+pub mod bi;
 pub mod days;
 pub mod flatten;
 pub mod indexes;
@@ -15,6 +16,7 @@ pub mod run;
 pub mod schedule;
 pub mod standby;
 pub mod store;
+mod sync;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -163,6 +165,8 @@ pub struct RunContext {
     pub settle_days: u32,
     /// Whether a run deletes the change-log rows it applied (`ANALYTICS_CAPTURE_PRUNE`).
     pub prune_log: bool,
+    /// How many local days `analytics_metric_history` keeps (`ANALYTICS_METRIC_HISTORY_DAYS`).
+    pub history_days: u32,
     /// Where runs take their `now`.
     pub clock: Clock,
 }

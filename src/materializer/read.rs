@@ -15,8 +15,10 @@ use super::store::Snapshot;
 use super::{RunContext, RunKind};
 use crate::capture::{read_changes, read_cursor, read_state, Capture, ChangeBatch};
 use crate::db::{limit_read, ReadScope};
-use crate::metrics::days::{CaptureMark, Drift, Since};
-use crate::metrics::{compute, live, prefetch, DayStore, Endpoint, MetricError, Source, TxFilter, Window};
+use crate::metrics::days::{CaptureMark, Day, Drift, Since};
+use crate::metrics::{
+    compute, live, prefetch, today, DayStore, Endpoint, MetricError, Source, TxFilter, Window,
+};
 use crate::telemetry::error_chain;
 use crate::time::local_date;
 
@@ -27,7 +29,7 @@ pub(crate) async fn read_with_retries(
     ctx: &RunContext,
     run_id: i64,
     kind: RunKind,
-) -> Result<(PlatformNow, Vec<Snapshot>, RunDays), RunError> {
+) -> Result<(PlatformNow, Vec<Snapshot>, RunDays, Day), RunError> {
     let mut attempt = 1;
     loop {
         let clock = platform_now(ctx).await?;
@@ -60,7 +62,7 @@ pub(crate) async fn read_with_retries(
             )))
             }
             Err(e) => return Err(e),
-            Ok((snapshots, days)) => return Ok((clock, snapshots, days)),
+            Ok((snapshots, days, today)) => return Ok((clock, snapshots, days, today)),
         }
     }
 }
@@ -299,13 +301,13 @@ fn warn_differing(dates: Vec<NaiveDate>) {
 
 /// Computes every endpoint for every window inside one read transaction, so all numbers of a
 /// run come from the same platform snapshot: first the day store (refreshed from `prior`, or
-/// rebuilt), then every payload folded from it.
+/// rebuilt), then every payload folded from it, then today so far (for `analytics_daily`).
 async fn read_platform(
     ctx: &RunContext,
     now: DateTime<Utc>,
     run_id: i64,
     prior: Option<(i64, Arc<DayStore>)>,
-) -> Result<(Vec<Snapshot>, RunDays), RunError> {
+) -> Result<(Vec<Snapshot>, RunDays, Day), RunError> {
     let windows: Vec<Window> = ctx
         .windows
         .iter()
@@ -326,16 +328,17 @@ async fn read_platform(
         for (endpoint, window) in &jobs {
             payloads.push(compute(&mut src, *endpoint, window, &TxFilter::default()).await?.into_value());
         }
-        Ok::<_, MetricError>((payloads, days))
+        let today = today::so_far(&mut src, now).await?;
+        Ok::<_, MetricError>((payloads, days, today))
     };
-    let (payloads, days) = within_budget(ctx, jobs.len(), compute_all).await?;
+    let (payloads, days, today) = within_budget(ctx, jobs.len(), compute_all).await?;
     tx.rollback().await.map_err(|e| platform_error(&e))?;
     let snapshots = jobs
         .iter()
         .zip(payloads)
         .map(|((endpoint, window), payload)| Snapshot::new(*endpoint, window.period_days, payload, now))
         .collect();
-    Ok((snapshots, days))
+    Ok((snapshots, days, today))
 }
 
 /// Awaits `reads` of `jobs` payloads for at most one statement timeout per job: SQLite has no

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
+use super::bi::BiRows;
 use super::lease;
 pub use super::outcome::{RunError, RunOutcome, CANCELLED, PLATFORM_UNREACHABLE};
 use super::read::read_with_retries;
@@ -169,7 +170,7 @@ async fn execute(
     lost: &AtomicBool,
 ) -> Result<DayWork, RunError> {
     let read_started = std::time::Instant::now();
-    let (clock, snapshots, days) = read_with_retries(ctx, run_id, kind).await?;
+    let (clock, snapshots, days, today) = read_with_retries(ctx, run_id, kind).await?;
     // Before the write: by the time API instances see this run, its days are in place.
     ctx.days.publish(run_id, days.store.clone());
     // How long the platform read transaction was open: the cost a run imposes on the platform.
@@ -187,6 +188,11 @@ async fn execute(
         changes_applied: days.changes_applied,
         drift: days.drift.as_ref().map(|d| (d.findings.len(), d.findings.join("\n"))),
     };
+    // Unions of two years of user sets: off the runtime's threads, before the transaction opens.
+    let store = days.store.clone();
+    let bi_rows = tokio::task::spawn_blocking(move || BiRows::of(&store, &today))
+        .await
+        .map_err(|e| RunError::Write(format!("computing the BI rows: {e}")))?;
     let write = async {
         let mut conn = ctx.summary.pool.acquire().await?;
         let mut tx = conn.begin().await?;
@@ -210,6 +216,24 @@ async fn execute(
         )
         .await?;
         tracing::debug!(ms = phase.elapsed().as_millis() as u64, "snapshots and metrics written");
+        let phase = std::time::Instant::now();
+        let computed_at = clock.now;
+        let bi = super::bi::write(
+            &mut tx,
+            ctx.summary.dialect,
+            run_id,
+            computed_at,
+            bi_rows,
+            ctx.settings.tz,
+            ctx.history_days,
+        );
+        let bi = bi.await?;
+        tracing::debug!(
+            ms = phase.elapsed().as_millis() as u64,
+            daily = bi.daily,
+            periods = bi.periods,
+            "BI relations written"
+        );
         let phase = std::time::Instant::now();
         let row = RunWork {
             kind: work.kind,

@@ -1,9 +1,6 @@
 //! The summary tables: migrations, run records, and the atomic write of a run's results.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -11,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 use utoipa::ToSchema;
 
 use super::flatten::{daily, scalars, DailyValue};
+use super::sync::{sync_rows, Table};
 use super::{RunKind, RunStatus, RunTrigger};
 use crate::db::{parse_db_timestamp, Cast, Db, Dialect, Sql};
 use crate::metrics::Endpoint;
@@ -271,10 +269,19 @@ pub async fn write_results(
     Ok(())
 }
 
-/// Brings `analytics_daily_metric` to `series`, writing only what differs: a run changes the
-/// values of a few days (today, the settle window, the window's first day) out of a year of
-/// them, and rewriting thousands of unchanged rows cost more than the rest of the write.
-/// `computed_at` and `run_id` of a row are therefore those of the run that last changed it.
+/// The daily series of the largest window, one row per day, metric and dimension.
+const DAILY_METRIC: Table<'static> = Table {
+    name: "analytics_daily_metric",
+    columns: &[
+        ("day", Cast::Date),
+        ("metric", Cast::Text),
+        ("dimension", Cast::Text),
+        ("value", Cast::Numeric),
+    ],
+    key: 3,
+};
+
+/// Brings `analytics_daily_metric` to `series`, writing only what differs (see [`sync_rows`]).
 async fn write_daily(
     conn: &mut AnyConnection,
     dialect: Dialect,
@@ -282,46 +289,11 @@ async fn write_daily(
     computed_at: Option<DateTime<Utc>>,
     series: Vec<DailyValue>,
 ) -> Result<(), sqlx::Error> {
-    type Key = (String, String, String);
-    let mut q = Sql::new(dialect);
-    q.push("SELECT CAST(day AS TEXT), metric, dimension, CAST(value AS TEXT) FROM analytics_daily_metric");
-    let mut stored: HashMap<Key, Option<Decimal>> = HashMap::new();
-    for row in q.fetch_all(conn).await? {
-        let key = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        stored.insert(key, row.try_get::<String, _>(3)?.parse().ok());
-    }
-    let mut upserts: Vec<Value> = Vec::new();
-    for d in series {
-        let key = (d.day, d.metric, d.dimension);
-        let same =
-            stored.remove(&key).flatten().is_some_and(|old| d.value.parse::<Decimal>().ok() == Some(old));
-        if !same {
-            upserts.push(serde_json::json!([key.0, key.1, key.2, d.value]));
-        }
-    }
-    if !stored.is_empty() {
-        let gone: Vec<Value> =
-            stored.into_keys().map(|(day, metric, dim)| serde_json::json!([day, metric, dim])).collect();
-        let mut q = Sql::new(dialect);
-        let rows = q.json_rows(gone.into(), &[Cast::Date, Cast::Text, Cast::Text]);
-        q.push(&format!(
-            "DELETE FROM analytics_daily_metric WHERE (day, metric, dimension) IN (SELECT c0, c1, c2 FROM {rows})"
-        ));
-        q.execute(conn).await?;
-    }
-    // A value to write means a snapshot, so the run's `now`.
-    let Some(computed_at) = computed_at.filter(|_| !upserts.is_empty()) else { return Ok(()) };
-    let mut q = Sql::new(dialect);
-    let rows = q.json_rows(upserts.into(), &[Cast::Date, Cast::Text, Cast::Text, Cast::Numeric]);
-    let (at, run) = (q.ts(computed_at), q.int(run_id));
-    // `WHERE true`: SQLite reads an ON CONFLICT right after a SELECT's FROM as a join clause.
-    q.push(&format!(
-        "INSERT INTO analytics_daily_metric (day, metric, dimension, value, computed_at, run_id) \
-         SELECT c0, c1, c2, c3, {at}, {run} FROM {rows} WHERE true \
-         ON CONFLICT (day, metric, dimension) DO UPDATE SET value = excluded.value, \
-         computed_at = excluded.computed_at, run_id = excluded.run_id"
-    ));
-    q.execute(conn).await.map(|_| ())
+    // No snapshot, no run `now`, nothing to write.
+    let Some(computed_at) = computed_at else { return Ok(()) };
+    let rows =
+        series.into_iter().map(|d| vec![d.day.into(), d.metric.into(), d.dimension.into(), d.value.into()]);
+    sync_rows(conn, dialect, &DAILY_METRIC, rows.collect(), run_id, computed_at).await.map(|_| ())
 }
 
 /// Why a run's results were not written.

@@ -116,7 +116,7 @@ pub(crate) struct PartFacts {
 
 impl PartFacts {
     /// The facts of a part inside local day `date` as a (partial) day.
-    fn into_day(self, date: NaiveDate) -> Day {
+    pub(crate) fn into_day(self, date: NaiveDate) -> Day {
         let mut day = Day::empty(date);
         day.activity = self.activity;
         day.withdrawals = self.withdrawals;

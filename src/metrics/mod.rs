@@ -5,6 +5,7 @@
 //! each endpoint module folds them into its payload. Every payload costs a small, fixed number
 //! of queries whatever the window (no per-day or per-user loops).
 
+pub mod bi;
 pub mod current;
 pub mod days;
 pub mod export;
@@ -20,6 +21,7 @@ pub mod revenue;
 pub mod rows;
 pub mod services;
 pub mod source;
+pub mod today;
 pub mod transactions;
 pub mod users;
 pub mod window;

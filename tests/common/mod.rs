@@ -214,6 +214,7 @@ pub fn run_context(t: &TestDb, windows: &[i64]) -> mafita_analytics::materialize
         days: Default::default(),
         settle_days: 3,
         prune_log: true,
+        history_days: 400,
         clock: Default::default(),
     }
 }
