@@ -1,4 +1,4 @@
-//! Change capture (SPEC §6, "Change capture") on SQLite and PostgreSQL: with the change log
+//! Change capture (README, "Change capture") on SQLite and PostgreSQL: with the change log
 //! installed, a seeded random chain of platform changes — inserts, statuses changed at any age,
 //! accounts deleted with everything they own (and their referrals cleared), referrers set and
 //! changed, references, amounts, categories, dates and cryptos edited, rows deleted, rows with

@@ -1,4 +1,4 @@
-//! Incremental materializer runs (SPEC §6, "Incremental runs") on SQLite and PostgreSQL: a
+//! Incremental materializer runs (README, "How the numbers are computed") on SQLite and PostgreSQL: a
 //! chain of incremental runs stores the same bytes and days as a full rebuild at the same
 //! `now`, through inserts, in-place status changes, back-dated rows, users' flag changes and a
 //! daylight-saving change; what lies outside the settle window waits for `verify` and a full

@@ -15,7 +15,7 @@ use super::AppState;
 use crate::db::is_connection_failure;
 use crate::db::{Db, Sql};
 
-/// Leeway for `exp`, for clock skew between Django and this service (SPEC: at most 30 s).
+/// Leeway for `exp`, for clock skew between Django and this service (at most 30 s).
 const LEEWAY_SECONDS: u64 = 10;
 
 /// Most verified tokens remembered (each about 300 bytes).
@@ -117,7 +117,7 @@ struct UserFlags {
 
 /// Users' active/staff flags, read from the platform database through a pool of their own (so
 /// on-demand windows and runs never starve token checks) and reused for at most the TTL
-/// (SPEC §5), so polling costs no round trip. A deactivated or demoted user loses access
+/// (see the README, "Authentication"), so polling costs no round trip. A deactivated or demoted user loses access
 /// within the TTL whenever the database answers.
 ///
 /// Only when the database cannot be connected to at all may a known user's last flags stand

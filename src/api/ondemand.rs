@@ -2,7 +2,7 @@
 //! in a TTL cache bounded by entries and by bytes; concurrent identical requests share one
 //! computation, and at most a configured number of computations (exports included) run at
 //! once, so a burst of cold windows cannot take every platform connection. Each computation's
-//! platform reads carry the statement timeout (SPEC §6), so a slow or blocked query frees its
+//! platform reads carry the statement timeout (`ANALYTICS_STATEMENT_TIMEOUT`), so a slow or blocked query frees its
 //! slot and its connection with a 503 instead of holding them for the whole request timeout.
 
 use std::future::Future;

@@ -223,7 +223,7 @@ fn date() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
 }
 
-/// `days` or `date_from`/`date_to` (SPEC §3).
+/// `days` or `date_from`/`date_to` (docs/METRICS.md, "Windows").
 fn window_params() -> Vec<utoipa::openapi::path::Parameter> {
     vec![
         query(

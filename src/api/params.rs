@@ -33,7 +33,7 @@ impl Params {
         self.0.contains_key(name)
     }
 
-    /// The window of SPEC §3 (`days`, or `date_from` / `date_to`).
+    /// The window (`days`, or `date_from` / `date_to`; docs/METRICS.md, "Windows").
     pub fn window(&self, now: DateTime<Utc>, tz: Tz) -> Result<Window, ApiError> {
         Ok(Window::from_params(now, tz, self.get("days"), self.get("date_from"), self.get("date_to"))?)
     }

@@ -1,4 +1,4 @@
-//! Change capture on the platform database (SPEC §6): row triggers on the tables the stored
+//! Change capture on the platform database (see the README, "Change capture"): row triggers on the tables the stored
 //! days are made of write every changed row's keys, old and new, into one log table; a run
 //! reads exactly the changes committed since the previous run's platform snapshot and applies
 //! them to the stored days as exact deltas.

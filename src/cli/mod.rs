@@ -219,7 +219,7 @@ async fn require_summary_tables(ctx: &RunContext) -> anyhow::Result<()> {
 async fn run_recompute(args: RecomputeArgs) -> anyhow::Result<()> {
     let ctx = run_context(&args.summary).await?;
     require_summary_tables(&ctx).await?;
-    // A `recompute` from cron performs the scheduled rebuilds too (SPEC §6).
+    // A `recompute` from cron performs the scheduled rebuilds too (`ANALYTICS_REBUILD_SCHEDULE`).
     let rebuild = &args.summary.materializer.rebuild_schedule;
     crate::materializer::schedule::cron_period(rebuild, "ANALYTICS_REBUILD_SCHEDULE")
         .map_err(anyhow::Error::msg)?;

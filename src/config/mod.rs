@@ -31,7 +31,7 @@ impl std::fmt::Debug for PlatformDb {
     }
 }
 
-/// Settings that change computed numbers (SPEC §4 defaults).
+/// Settings that change computed numbers (defaults in docs/METRICS.md).
 #[derive(Args, Clone, Debug)]
 pub struct MetricArgs {
     /// Reporting time zone (IANA name) for days, weeks, months and "today".

@@ -8,7 +8,7 @@ use super::{Db, Dialect, Sql};
 const POSTGRES_DDL: &str = include_str!("../../sql/platform.postgres.sql");
 const SQLITE_DDL: &str = include_str!("../../sql/platform.sqlite.sql");
 
-/// Every platform table with the columns the service reads (SPEC §2), in creation order.
+/// Every platform table with the columns the service reads (docs/METRICS.md, "Platform data"), in creation order.
 ///
 /// The service selects only these, so a real MafitaPay database with many more columns works.
 pub const PLATFORM_COLUMNS: &[(&str, &str)] = &[

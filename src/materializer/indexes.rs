@@ -1,4 +1,4 @@
-//! `create-indexes`: the platform indexes the metric queries rely on (SPEC §8). The one command
+//! `create-indexes`: the platform indexes the metric queries rely on (see the README, "Commands"). The one command
 //! that changes the platform database, run by an operator on purpose.
 
 use sqlx::Row;
@@ -15,7 +15,7 @@ pub const INDEXES: &[(&str, &str, &str)] = &[
     ("analytics_depositorder_created_status", "p2p_depositorder", "created_at, status"),
     ("analytics_cryptopurchase_created_status", "gasfee_cryptopurchase", "created_at, status"),
     ("analytics_bonus_created_status", "rewards_bonus", "created_at, status"),
-    // Not in SPEC §8's list, but every run reads withdraw orders by time (the live parts and
+    // Not among the indexes first listed for the Django queries, but every run reads withdraw orders by time (the live parts and
     // the hour slots) like the other orders.
     ("analytics_withdraworder_created_status", "p2p_withdraworder", "created_at, status"),
 ];

@@ -77,7 +77,7 @@ impl RunKind {
     }
 }
 
-/// Where a run stands (stored in `analytics_run.status`, the only three values SPEC §6
+/// Where a run stands (stored in `analytics_run.status`, the only three values the run table
 /// defines; a run cut short by shutdown is `failed` with an error starting `cancelled:`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema, EnumString, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]

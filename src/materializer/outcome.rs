@@ -43,7 +43,7 @@ pub enum RunError {
 pub const PLATFORM_UNREACHABLE: &str = "the platform database cannot be reached";
 
 /// How a cancelled run's error starts (`analytics_run.error`); its status is `failed`, the
-/// one failure status SPEC §6 defines.
+/// one failure status the run table defines.
 pub const CANCELLED: &str = "cancelled:";
 
 /// A platform failure as the run records it; one that means the database is out of reach says

@@ -1,4 +1,4 @@
-//! Raw rows for `reports/export/?type=…` (SPEC §4.7): transactions or users of a window.
+//! Raw rows for `reports/export/?type=…` (docs/METRICS.md): transactions or users of a window.
 
 use serde::Serialize;
 use serde_json::Value;

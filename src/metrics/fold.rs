@@ -108,7 +108,7 @@ where
     map
 }
 
-/// The three revenue sources of SPEC §3 over some set of groups.
+/// The three revenue sources (docs/METRICS.md, "Revenue") over some set of groups.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Revenue {
     /// Success deposits that are not P2P credits.
@@ -291,7 +291,7 @@ impl Activity {
     }
 }
 
-/// Sorts `(label, value)` rows by value descending, ties by label ascending (SPEC §4 lists).
+/// Sorts `(label, value)` rows by value descending, ties by label ascending (docs/METRICS.md, "Lists").
 pub fn sort_desc<T: PartialOrd>(rows: &mut [(String, T)]) {
     rows.sort_by(|a, b| {
         b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.cmp(&b.0))

@@ -1,4 +1,4 @@
-//! `kpis/` (SPEC §4.6): business KPIs, each with its value "at prev" for the trends.
+//! `kpis/` (docs/METRICS.md): business KPIs, each with its value "at prev" for the trends.
 
 use chrono::Duration;
 use rust_decimal::Decimal;

@@ -1,5 +1,5 @@
 //! The dashboard metrics: turning (platform database, window, filters, settings) into the
-//! exact JSON payload of each endpoint (SPEC §3–§4).
+//! exact JSON payload of each endpoint (docs/METRICS.md).
 //!
 //! Queries live in [`facts`], one file per concern, and return grouped counts and exact sums;
 //! each endpoint module folds them into its payload. Every payload costs a small, fixed number

@@ -19,7 +19,7 @@ pub fn dec(count: i64) -> Decimal {
     Decimal::from(count)
 }
 
-/// `part / whole`, or 0 when `whole` is 0 (SPEC §3: every zero-denominator quotient is 0).
+/// `part / whole`, or 0 when `whole` is 0 (docs/METRICS.md, "Numbers": every zero-denominator quotient is 0).
 pub fn quotient(part: Decimal, whole: Decimal) -> Decimal {
     if whole.is_zero() {
         Decimal::ZERO

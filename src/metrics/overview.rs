@@ -1,4 +1,4 @@
-//! `dashboard/overview/` (SPEC §4.1): the headline numbers with trends.
+//! `dashboard/overview/` (docs/METRICS.md): the headline numbers with trends.
 
 use super::facts::active::distinct_users;
 use super::facts::platform::{bonuses as bonus_groups, wallet_totals};

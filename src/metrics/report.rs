@@ -1,4 +1,4 @@
-//! The metric report of `reports/export/` (SPEC §4.7): chosen metric groups per local day,
+//! The metric report of `reports/export/` (docs/METRICS.md): chosen metric groups per local day,
 //! week or month of a calendar range, as JSON or CSV.
 
 use std::collections::BTreeMap;

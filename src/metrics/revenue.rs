@@ -1,4 +1,4 @@
-//! `revenue/` (SPEC §4.3): revenue by source, per day and per month.
+//! `revenue/` (docs/METRICS.md): revenue by source, per day and per month.
 
 use std::collections::BTreeMap;
 

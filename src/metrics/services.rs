@@ -1,4 +1,4 @@
-//! `services/` (SPEC §4.5): P2P trading, crypto purchases and bill payments.
+//! `services/` (docs/METRICS.md): P2P trading, crypto purchases and bill payments.
 
 use super::facts::orders::withdrawals;
 use super::facts::platform::active_deposit_offers;

@@ -17,7 +17,7 @@ use crate::metrics::rows::{
     ActiveSpec, Activity, BonusGroup, DayUsers, OrderGroup, TxGroup, UserFlags, WalletTotals,
 };
 
-/// Business settings that change computed values (SPEC §4, §8 defaults).
+/// Business settings that change computed values (defaults in docs/METRICS.md).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricSettings {
     /// Reporting time zone for days, weeks, months and "today".

@@ -1,4 +1,4 @@
-//! `transactions/` (SPEC §4.2): volumes, breakdowns, the daily trend and the newest rows,
+//! `transactions/` (docs/METRICS.md): volumes, breakdowns, the daily trend and the newest rows,
 //! optionally filtered by status and type.
 
 use super::facts::tx::{recent_transactions, TxFilter};

@@ -1,4 +1,4 @@
-//! `users/` (SPEC §4.4): user totals, growth, segmentation, referrers and engagement.
+//! `users/` (docs/METRICS.md): user totals, growth, segmentation, referrers and engagement.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! Reporting windows: what `days` and `date_from`/`date_to` mean (SPEC §3), parsed once at the
+//! Reporting windows: what `days` and `date_from`/`date_to` mean (docs/METRICS.md, "Windows"), parsed once at the
 //! edge into a [`Window`] that cannot be invalid.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -137,7 +137,7 @@ impl Window {
         })
     }
 
-    /// Parses the query parameters of SPEC §3 (`days`, `date_from`, `date_to`).
+    /// Parses the window parameters (`days`, `date_from`, `date_to`; docs/METRICS.md, "Windows").
     ///
     /// The dashboard's "last N days" buttons (`date_to` = today or today + 1 and
     /// `date_from = date_to − N`) mean `days=N`, so they hit the precomputed snapshots.

@@ -203,7 +203,7 @@ fn merge_groups<G, K: Ord>(groups: &mut Vec<G>, key: impl Fn(&G) -> K, add: impl
 /// What came before the first stored day, kept as totals so lifetime figures stay exact.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Base {
-    /// All-time revenue (SPEC §3) before the first stored day, kobo.
+    /// All-time revenue (docs/METRICS.md, "Revenue") before the first stored day, kobo.
     pub revenue_kobo: i64,
     /// Users who joined before the first stored day.
     pub joined: RoaringBitmap,

@@ -1,4 +1,4 @@
-//! Revenue items (SPEC §3) as one SQL fragment, for the questions that need them per user or
+//! Revenue items (docs/METRICS.md, "Revenue") as one SQL fragment, for the questions that need them per user or
 //! over all time: KPIs' lifetime value and the revenue of referred users.
 
 use chrono::{DateTime, Utc};

@@ -13,7 +13,7 @@ use crate::metrics::rows::{DayUsers, TxGroup};
 use crate::metrics::source::Source;
 use crate::metrics::window::Range;
 
-/// Bill categories (SPEC §2), including the legacy `cable`.
+/// Bill categories (docs/METRICS.md, "Platform data"), including the legacy `cable`.
 pub const BILL_CATEGORIES: &[&str] = &["airtime", "data", "cable_tv", "cable", "electricity", "education"];
 
 /// Every category the platform writes, plus legacy `cable`: the accepted `type=` names.

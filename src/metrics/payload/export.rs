@@ -1,4 +1,4 @@
-//! `reports/export/` JSON bodies (SPEC §4.7): raw rows and the metric report. The CSV forms
+//! `reports/export/` JSON bodies (docs/METRICS.md): raw rows and the metric report. The CSV forms
 //! carry the same cells in the same order.
 
 use serde::Serialize;

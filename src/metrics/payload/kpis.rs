@@ -1,4 +1,4 @@
-//! `kpis/` (SPEC §4.6).
+//! `kpis/` (docs/METRICS.md).
 
 use serde::Serialize;
 use utoipa::ToSchema;

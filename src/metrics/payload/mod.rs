@@ -1,4 +1,4 @@
-//! The wire shapes of the dashboard payloads and exports (SPEC §4): one `Serialize` struct per
+//! The wire shapes of the dashboard payloads and exports (docs/METRICS.md): one `Serialize` struct per
 //! payload and list item, so a misspelled or missing field is a compile error, and the same
 //! types generate the OpenAPI document's schemas.
 //!

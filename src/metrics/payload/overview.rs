@@ -1,4 +1,4 @@
-//! `dashboard/overview/` (SPEC §4.1).
+//! `dashboard/overview/` (docs/METRICS.md).
 
 use serde::Serialize;
 use utoipa::ToSchema;

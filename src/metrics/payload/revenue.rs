@@ -1,4 +1,4 @@
-//! `revenue/` (SPEC §4.3).
+//! `revenue/` (docs/METRICS.md).
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -1,4 +1,4 @@
-//! `services/` (SPEC §4.5).
+//! `services/` (docs/METRICS.md).
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -1,4 +1,4 @@
-//! `transactions/` (SPEC §4.2).
+//! `transactions/` (docs/METRICS.md).
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -1,4 +1,4 @@
-//! `users/` (SPEC §4.4).
+//! `users/` (docs/METRICS.md).
 
 use serde::Serialize;
 use utoipa::ToSchema;
