@@ -492,3 +492,35 @@ backend_test! {
         assert!(String::from_utf8_lossy(&out.stderr).contains("ANALYTICS_REBUILD_SCHEDULE"));
     }
 }
+
+backend_test! {
+    /// A binary newer than the summary tables refuses to run and names the migrations it lacks,
+    /// rather than failing every run on a missing table; `migrate` then lets it run.
+    async fn recompute_refuses_summary_tables_behind_its_migrations(backend: Backend) {
+        let t = platform(backend).await;
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20261206000001")
+            .execute(&t.db.pool)
+            .await
+            .unwrap();
+        let command = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_mafita-analytics"))
+                .args(args)
+                .args(["--database-url", &t.url])
+                .env_remove("ANALYTICS_DATABASE_URL")
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap()
+        };
+        let out = command(&["recompute"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{backend:?}");
+        assert!(
+            stderr.contains("not applied: 20261206000001 bi relations") && stderr.contains("run `mafita-analytics migrate`"),
+            "{backend:?}: {stderr}"
+        );
+        assert!(runs(&t).await.is_empty(), "{backend:?}: no run was recorded");
+        assert!(command(&["migrate"]).status.success(), "{backend:?}");
+        let out = command(&["recompute"]);
+        assert!(out.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -15,7 +15,7 @@ use crate::db::{redact_url, ConnectSpec, Db};
 use crate::materializer::indexes::create_indexes;
 use crate::materializer::run::cancel;
 use crate::materializer::schedule::rebuild_due;
-use crate::materializer::store::migrate;
+use crate::materializer::store::{migrate, pending_migrations};
 use crate::materializer::verify::verify_platform;
 use crate::materializer::{run_once_as, RunContext, RunKind, RunTrigger};
 use crate::metrics::{compute, Endpoint, MetricSettings, Source, TxFilter, Window};
@@ -207,13 +207,23 @@ pub async fn run_context(args: &SummaryArgs) -> anyhow::Result<RunContext> {
     context_for(&args.db.database_url, &args.materializer, &args.metrics).await
 }
 
+/// Refuses to start on a summary database without the tables, or behind this build's
+/// migrations (a binary upgraded without `migrate` would fail every run on a missing table).
 async fn require_summary_tables(ctx: &RunContext) -> anyhow::Result<()> {
     let probe = sqlx::query("SELECT 1 FROM analytics_run WHERE 1 = 0").execute(&ctx.summary.pool).await;
-    probe.map(|_| ()).map_err(|_| {
+    probe.map_err(|_| {
         anyhow::anyhow!(
             "the summary tables do not exist in the summary database; run `mafita-analytics migrate` first"
         )
-    })
+    })?;
+    let pending = pending_migrations(&ctx.summary).await.context("reading the applied migrations")?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the summary tables are older than this version (not applied: {}); run `mafita-analytics migrate` first",
+            pending.join(", ")
+        );
+    }
+    Ok(())
 }
 
 async fn run_recompute(args: RecomputeArgs) -> anyhow::Result<()> {

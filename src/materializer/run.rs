@@ -189,10 +189,11 @@ async fn execute(
         drift: days.drift.as_ref().map(|d| (d.findings.len(), d.findings.join("\n"))),
     };
     // Unions of two years of user sets: off the runtime's threads, before the transaction opens.
-    let store = days.store.clone();
+    let (store, phase) = (days.store.clone(), std::time::Instant::now());
     let bi_rows = tokio::task::spawn_blocking(move || BiRows::of(&store, &today))
         .await
         .map_err(|e| RunError::Write(format!("computing the BI rows: {e}")))?;
+    tracing::debug!(ms = phase.elapsed().as_millis() as u64, "BI rows computed");
     let write = async {
         let mut conn = ctx.summary.pool.acquire().await?;
         let mut tx = conn.begin().await?;

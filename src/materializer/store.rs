@@ -24,6 +24,24 @@ pub async fn migrate(summary: &Db) -> Result<(), sqlx::migrate::MigrateError> {
     }
 }
 
+/// The migrations this build knows that the summary database has not applied (`version
+/// description`), so a binary upgraded without `migrate` says so instead of failing its runs
+/// on a missing table. Errors when the summary tables do not exist at all.
+pub async fn pending_migrations(summary: &Db) -> Result<Vec<String>, sqlx::Error> {
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(&summary.pool)
+        .await?;
+    let known = match summary.dialect {
+        Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        Dialect::Sqlite => &SQLITE_MIGRATIONS,
+    };
+    Ok(known
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{} {}", m.version, m.description))
+        .collect())
+}
+
 /// One endpoint × window result, ready to store and serve.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
