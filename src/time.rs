@@ -1,7 +1,7 @@
 //! Time-zone arithmetic shared by the query layer and the metrics: local midnights, UTC
 //! offset plans for SQL bucketing, and the two text forms instants take.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Longest window, in days, for both `days` and calendar ranges (and a configured window).
@@ -61,6 +61,16 @@ impl OffsetPlan {
     pub fn segments(&self) -> &[OffsetSegment] {
         &self.segments
     }
+}
+
+/// The Monday of `date`'s ISO week: weeks start on Monday in every report, series and table.
+pub fn week_start(date: NaiveDate) -> NaiveDate {
+    date - Duration::days(i64::from(date.weekday().num_days_from_monday()))
+}
+
+/// The first of `date`'s month.
+pub fn month_start(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).expect("every month has a first day")
 }
 
 /// The UTC instant at which local date `date` begins in `tz`.

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Duration, NaiveDate};
 use roaring::RoaringBitmap;
 use serde_json::{json, Value};
 
@@ -16,6 +16,7 @@ use super::days::Day;
 use super::fold::{total, Agg};
 use crate::db::Cast;
 use crate::metrics::rows::{OrderGroup, TxGroup};
+use crate::time::{month_start, week_start};
 
 /// The wallet categories with a successful-volume column of their own in `analytics_daily`,
 /// with the stored categories each sums (the legacy `cable` joins `cable_tv`, as on the
@@ -123,8 +124,8 @@ impl Period {
     /// The first date of the period holding `date`.
     pub fn start_of(self, date: NaiveDate) -> NaiveDate {
         match self {
-            Period::Week => date - Duration::days(i64::from(date.weekday().num_days_from_monday())),
-            Period::Month => date.with_day(1).expect("every month has a first day"),
+            Period::Week => week_start(date),
+            Period::Month => month_start(date),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::facts::active::distinct_users_by;
@@ -18,7 +18,7 @@ use super::window::{Window, WindowError, MAX_DAYS};
 use super::MetricError;
 use crate::db::Bucket;
 use crate::metrics::rows::Activity;
-use crate::time::local_date;
+use crate::time::{local_date, month_start, week_start};
 
 pub use super::payload::export::{MetricGroup, ReportType};
 
@@ -249,8 +249,8 @@ fn periods(window: &Window, report_type: ReportType) -> Vec<NaiveDate> {
     let dates = window.dates();
     let start_of = |d: NaiveDate| match report_type {
         ReportType::Daily => d,
-        ReportType::Weekly => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
-        ReportType::Monthly => d.with_day(1).expect("day one exists"),
+        ReportType::Weekly => week_start(d),
+        ReportType::Monthly => month_start(d),
         ReportType::Custom => window.first_date,
     };
     let mut periods: Vec<NaiveDate> = dates.into_iter().map(start_of).collect();

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Datelike;
-
 use super::fold::{Agg, Revenue};
 use super::num::{dec, num, quotient, rate};
 use super::payload::revenue::{Revenue as RevenuePayload, *};
@@ -13,7 +11,7 @@ use super::window::Window;
 use super::{daily_series, MetricError};
 use crate::db::Bucket;
 use crate::metrics::rows::Activity;
-use crate::time::local_midnight_rfc3339;
+use crate::time::{local_midnight_rfc3339, month_start};
 
 /// Computes the revenue payload (3 queries).
 pub async fn revenue(src: &mut Source<'_>, w: &Window) -> Result<RevenuePayload, MetricError> {
@@ -35,7 +33,7 @@ pub async fn revenue(src: &mut Source<'_>, w: &Window) -> Result<RevenuePayload,
 
     let mut months: BTreeMap<String, Revenue> = BTreeMap::new();
     for date in w.dates() {
-        let month = date.with_day(1).expect("day one exists").format("%Y-%m-%d").to_string();
+        let month = month_start(date).format("%Y-%m-%d").to_string();
         let entry = months.entry(month).or_default();
         if let Some(day) = by_day.get(&date.format("%Y-%m-%d").to_string()) {
             entry.deposits = entry.deposits.plus(day.deposits);
